@@ -1,0 +1,50 @@
+"""CORS (Cross-Origin Resource Sharing) for aiohttp web applications.
+
+Drop-in compatible with aiohttp-cors 0.8.1::
+
+    cors = aiohttp_cors.setup(app, defaults={
+        "https://app.example": aiohttp_cors.ResourceOptions(allow_headers="*"),
+    })
+    cors.add(app.router.add_get("/api", handler))
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .cors_config import APP_CONFIG_KEY, CorsConfig
+from .mixin import CorsViewMixin, custom_cors
+from .resource_options import Config, ResourceOptions
+
+__title__ = "aiohttp-cors"
+__version__ = "1.0.0.dev0"
+__author__ = "The aiohttp_cors developers"
+__email__ = ""
+__summary__ = "CORS support for aiohttp"
+__uri__ = "https://pypi.org/project/aiohttp-cors/"
+__license__ = "Apache License, Version 2.0"
+__copyright__ = "2026 The aiohttp_cors developers"
+
+__all__ = (
+    "APP_CONFIG_KEY",
+    "CorsConfig",
+    "CorsViewMixin",
+    "ResourceOptions",
+    "__author__",
+    "__copyright__",
+    "__email__",
+    "__license__",
+    "__summary__",
+    "__title__",
+    "__uri__",
+    "__version__",
+    "custom_cors",
+    "setup",
+)
+
+
+def setup(app: web.Application, *, defaults: Config | None = None) -> CorsConfig:
+    """Create the application's ``CorsConfig`` and store it in ``app[APP_CONFIG_KEY]``."""
+    cors = CorsConfig(app, defaults=defaults)
+    app[APP_CONFIG_KEY] = cors
+    return cors

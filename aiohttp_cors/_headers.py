@@ -1,0 +1,131 @@
+"""Header names, safelists and the small parsers CORS needs.
+
+Everything here is shared by the set-up code (validation) and the request path
+(parsing what a client sent); nothing here knows about aiohttp routing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from aiohttp import hdrs
+from multidict import CIMultiDict
+
+ORIGIN: Final = hdrs.ORIGIN
+VARY: Final = hdrs.VARY
+ACAO: Final = hdrs.ACCESS_CONTROL_ALLOW_ORIGIN
+ACAC: Final = hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS
+ACEH: Final = hdrs.ACCESS_CONTROL_EXPOSE_HEADERS
+ACAM: Final = hdrs.ACCESS_CONTROL_ALLOW_METHODS
+ACAH: Final = hdrs.ACCESS_CONTROL_ALLOW_HEADERS
+ACMA: Final = hdrs.ACCESS_CONTROL_MAX_AGE
+ACRM: Final = hdrs.ACCESS_CONTROL_REQUEST_METHOD
+ACRH: Final = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
+
+#: ``Vary`` of every preflight answer: each of these request headers changes it.
+PREFLIGHT_VARY: Final = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+
+#: RFC 9110 ``token``: what a header name or a method may consist of.
+TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+#: Response headers a page can read without ``Access-Control-Expose-Headers``
+#: (Fetch), plus those that can never be exposed; both are left out of the
+#: list sent for ``expose_headers="*"``.
+NOT_LISTED_FOR_EXPOSE_ALL: Final = frozenset(
+    {
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+        "set-cookie",
+        "set-cookie2",
+    }
+)
+
+#: The methods browsers upper-case before sending (Fetch "normalize a method").
+NORMALIZED_METHODS: Final = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+
+#: Upper bound on the total length of ``Access-Control-Request-Headers``
+#: (all its lines together) that a preflight may carry.
+MAX_REQUEST_HEADERS_LENGTH: Final = 4096
+#: Upper bound on empty list elements (``a,,b``) tolerated in that header.
+MAX_EMPTY_ELEMENTS: Final = 16
+
+
+def is_token(value: str) -> bool:
+    """Return True when *value* is an RFC 9110 token (a valid header name or method)."""
+    return TOKEN_RE.fullmatch(value) is not None
+
+
+def parse_request_headers(lines: list[str]) -> list[str] | None:
+    """Parse the ``Access-Control-Request-Headers`` lines of a preflight.
+
+    Returns the requested names lower-cased, in request order, without
+    duplicates; or ``None`` when the value is too long, has too many empty
+    elements, or holds something that is not a header name. The work is one
+    pass over a value whose length is capped, whatever a client sends.
+    """
+    names: list[str] = []
+    seen: set[str] = set()
+    total = 0
+    empty = 0
+    fullmatch = TOKEN_RE.fullmatch
+    for line in lines:
+        total += len(line)
+        if total > MAX_REQUEST_HEADERS_LENGTH:
+            return None
+        for element in line.split(","):
+            name = element.strip(" \t")
+            if not name:
+                empty += 1
+                if empty > MAX_EMPTY_ELEMENTS:
+                    return None
+                continue
+            if fullmatch(name) is None:
+                return None
+            name = name.lower()
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    return names
+
+
+def merge_vary(headers: CIMultiDict[str], name: str = "Origin") -> None:
+    """Add *name* to the response's ``Vary`` unless it is already covered.
+
+    Existing values are kept; several ``Vary`` lines are folded into one.
+    """
+    values = headers.getall(VARY, ())
+    if not values:
+        headers[VARY] = name
+        return
+    wanted = name.lower()
+    for value in values:
+        for element in value.split(","):
+            token = element.strip().lower()
+            if token == wanted or token == "*":
+                return
+    headers[VARY] = ", ".join([*values, name])
+
+
+def expose_all_value(headers: CIMultiDict[str]) -> str:
+    """The ``Access-Control-Expose-Headers`` value for ``expose_headers="*"``.
+
+    Lists the names the response carries, minus those a page may read anyway
+    and those that can never be exposed; compared case-insensitively, each
+    name once, as the response spells it.
+    """
+    seen: set[str] = set()
+    listed: list[str] = []
+    for key in headers.keys():
+        lower = key.lower()
+        if lower in NOT_LISTED_FOR_EXPOSE_ALL or lower in seen:
+            continue
+        seen.add(lower)
+        listed.append(str(key))
+    return ",".join(listed)
+

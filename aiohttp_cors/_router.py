@@ -1,0 +1,287 @@
+"""The built-in router adapter: CORS for resources of aiohttp's ``UrlDispatcher``.
+
+Route mode keeps one entry per CORS-enabled resource. Configuration levels are
+merged when they change (at ``add`` time, or when the defaults change), so a
+request costs a dictionary lookup for its resource and one for its method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
+from ._policy import (
+    EMPTY_POLICY,
+    PREFLIGHT_FAILED,
+    OriginPolicy,
+    finish_actual,
+    merge,
+    preflight_answer,
+)
+from .mixin import VIEW_ENTRIES, CorsViewMixin, implemented_methods, method_config
+from .resource_options import ResourceOptions, parse_config
+
+_STATIC_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
+
+
+def preflight_response(answer: list[tuple[str, str]] | str) -> web.StreamResponse:
+    """The 200 answer of an approved preflight; raises the 403 of a rejected one."""
+    if isinstance(answer, str):
+        raise web.HTTPForbidden(text=PREFLIGHT_FAILED + answer, headers={VARY: PREFLIGHT_VARY})
+    return web.Response(headers=answer)
+
+
+def is_preflight(request: web.BaseRequest) -> bool:
+    """A preflight is ``OPTIONS`` with both ``Origin`` and ``Access-Control-Request-Method``."""
+    headers = request.headers
+    return request.method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers
+
+
+def _view_class(route: web.AbstractRoute) -> type[CorsViewMixin]:
+    """The ``CorsViewMixin`` view of a ``"*"`` route; a ``ValueError`` otherwise."""
+    handler = route.handler
+    if isinstance(handler, type) and issubclass(handler, CorsViewMixin):
+        return handler
+    if isinstance(handler, type) and issubclass(handler, web.View):
+        raise ValueError(
+            "web view should be derived from aiohttp_cors.CorsViewMixin for working with the library"
+        )
+    raise ValueError(f"{route.resource!r} already has a '*' handler for all methods")
+
+
+class ResourceEntry:
+    """CORS state of one resource: its configuration levels, compiled."""
+
+    __slots__ = (
+        "adapter",
+        "resource",
+        "view",
+        "view_config",
+        "resource_config",
+        "route_configs",
+        "options_route",
+        "policies",
+        "fallback",
+        "route_methods",
+        "dynamic",
+        "_served",
+        "_path_resources",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        adapter: UrlDispatcherAdapter,
+        resource: web.AbstractResource,
+        view: type[CorsViewMixin] | None,
+    ) -> None:
+        self.adapter = adapter
+        self.resource = resource
+        self.view = view
+        self.view_config = parse_config(view.cors_config) if view else {}
+        self.resource_config: dict[str, ResourceOptions] = {}
+        self.route_configs: dict[str, dict[str, ResourceOptions]] = {}
+        self.options_route: web.AbstractRoute | None = None
+        self.policies: dict[str, OriginPolicy] = {}
+        self.fallback = EMPTY_POLICY
+        self.route_methods: frozenset[str] = frozenset()
+        # A view that overrides get_request_config is asked on every request.
+        self.dynamic = (
+            view is not None
+            and view.get_request_config.__func__  # type: ignore[attr-defined]
+            is not CorsViewMixin.get_request_config.__func__  # type: ignore[attr-defined]
+        )
+        self._served: frozenset[str] | None = None
+        self._path_resources: list[web.AbstractResource] | None = None
+
+    def compile(self, defaults: Mapping[str, ResourceOptions]) -> None:
+        """Merge the configuration levels into one policy per method."""
+        view = self.view
+        if view is None:
+            self.policies = {
+                method: merge(config, self.resource_config, defaults)
+                for method, config in self.route_configs.items()
+            }
+            self.fallback = merge(self.resource_config, defaults)
+            methods = frozenset(self.route_configs)
+            if isinstance(self.resource, web.StaticResource):
+                methods |= _STATIC_METHODS
+            self.route_methods = methods
+            return
+        added = {**self.resource_config, **self.route_configs.get(hdrs.METH_ANY, {})}
+        self.route_methods = implemented_methods(view)
+        self.policies = {
+            method: merge(method_config(view, method), self.view_config, added, defaults)
+            for method in self.route_methods
+        }
+        self.fallback = merge(self.view_config, added, defaults)
+
+    def policy_for(self, request: web.Request, method: str) -> OriginPolicy:
+        """The policy for *method* on this resource."""
+        if self.dynamic:
+            assert self.view is not None
+            return OriginPolicy(parse_config(self.view.get_request_config(request, method)))
+        return self.policies.get(method, self.fallback)
+
+    def config_for(self, method: str) -> dict[str, ResourceOptions]:
+        """The merged origin -> options mapping for *method*."""
+        return self.policies.get(method, self.fallback).as_config()
+
+    def plain_options_methods(self) -> frozenset[str]:
+        """What a non-preflight ``OPTIONS`` is told the resource allows (405)."""
+        return self._served_methods()
+
+    def _served_methods(self) -> frozenset[str]:
+        # Computed at the first request, once the router is frozen.
+        served = self._served
+        if served is None:
+            if self.view is not None:
+                served = implemented_methods(self.view)
+            else:
+                served = frozenset(
+                    route.method for route in self.resource if route is not self.options_route
+                )
+            self._served = served
+        return served
+
+    def _serving_entry(self, request: web.Request, method: str) -> ResourceEntry | None:
+        """The entry of the resource that will serve the actual *method* request.
+
+        Several resources can share one path; the first, in registration order,
+        that has a route for the method serves it, and its configuration decides
+        the preflight (which the router always hands to the first one).
+        """
+        if self.view is not None or not isinstance(self.resource, web.Resource):
+            return self
+        if method in self._served_methods():
+            return self
+        resources = self._path_resources
+        if resources is None:
+            canonical = self.resource.canonical
+            resources = [
+                resource
+                for resource in request.app.router.resources()
+                if resource is not self.resource
+                and isinstance(resource, web.Resource)
+                and resource.canonical == canonical
+            ]
+            self._path_resources = resources
+        entries = self.adapter.entries
+        for resource in resources:
+            entry = entries.get(resource)
+            if entry is not None:
+                if method in entry._served_methods():
+                    return entry
+            elif any(route.method in (method, hdrs.METH_ANY) for route in resource):
+                return None
+        return self
+
+    def answer_preflight(self, request: web.Request) -> web.StreamResponse:
+        """Answer a preflight (``Origin`` and the requested method are present)."""
+        headers = request.headers
+        origin = headers[ORIGIN]
+        method = headers[ACRM]
+        entry = self._serving_entry(request, method)
+        if entry is None:
+            answer: list[tuple[str, str]] | str = (
+                f"request method '{method}' is not allowed for '{origin}' origin"
+            )
+        else:
+            answer = preflight_answer(
+                entry.policy_for(request, method),
+                origin,
+                method,
+                headers.getall(ACRH, []),
+                entry.route_methods,
+            )
+        return preflight_response(answer)
+
+
+class UrlDispatcherAdapter:
+    """Route-mode CORS for ``web.Resource``, ``web.StaticResource`` and their routes."""
+
+    def __init__(self, defaults: Mapping[str, ResourceOptions]) -> None:
+        self.entries: dict[web.AbstractResource, ResourceEntry] = {}
+        self._defaults = defaults
+
+    def set_defaults(self, defaults: Mapping[str, ResourceOptions]) -> None:
+        """Use new defaults from now on, for every resource."""
+        self._defaults = defaults
+        for entry in self.entries.values():
+            entry.compile(defaults)
+
+    def add(self, routing_entity: Any, config: dict[str, ResourceOptions]) -> None:
+        """Enable CORS on a resource or route; everything is checked before anything changes."""
+        route: web.AbstractRoute | None = None
+        if isinstance(routing_entity, web.ResourceRoute):
+            route = routing_entity
+            resource = routing_entity.resource
+        elif isinstance(routing_entity, (web.Resource, web.StaticResource)):
+            resource = routing_entity
+        else:
+            raise ValueError(f"Resource or ResourceRoute expected, got {routing_entity!r}")
+        assert resource is not None
+        entry = self.entries.get(resource)
+        view = self._check_routes(resource, entry)
+        if route is None:
+            if entry is not None:
+                raise ValueError(f"CORS is already configured for {resource!r} resource.")
+        elif entry is not None and route.method in entry.route_configs:
+            raise ValueError(
+                f"Can't setup CORS for {route!r} route: CORS already configured "
+                f"on resource {resource!r} for {route.method} method"
+            )
+        if entry is None:
+            entry = ResourceEntry(self, resource, view)
+            if view is None:
+                entry.options_route = self._install_options(resource, self.handle_preflight)
+            else:
+                VIEW_ENTRIES[resource] = entry
+            self.entries[resource] = entry
+        if route is None:
+            entry.resource_config = config
+        else:
+            entry.route_configs[route.method] = config
+        entry.compile(self._defaults)
+
+    def _check_routes(
+        self, resource: web.AbstractResource, entry: ResourceEntry | None
+    ) -> type[CorsViewMixin] | None:
+        """The resource's view class, if any; errors for routes CORS cannot share."""
+        view = None
+        for route in resource:
+            if route.method == hdrs.METH_ANY:
+                view = _view_class(route)
+            elif route.method == hdrs.METH_OPTIONS and (entry is None or route is not entry.options_route):
+                raise ValueError(f"{resource!r} already has OPTIONS handler {route.handler!r}")
+        return view
+
+    @staticmethod
+    def _install_options(resource: web.AbstractResource, handler: Any) -> web.AbstractRoute:
+        if isinstance(resource, web.StaticResource):
+            resource.set_options_route(handler)
+        else:
+            assert isinstance(resource, web.Resource)
+            resource.add_route(hdrs.METH_OPTIONS, handler)
+        return next(route for route in resource if route.method == hdrs.METH_OPTIONS)
+
+    async def handle_preflight(self, request: web.Request) -> web.StreamResponse:
+        """The ``OPTIONS`` handler installed on CORS-enabled resources."""
+        entry = self.entries[request.match_info.route.resource]  # type: ignore[index]
+        if not is_preflight(request):
+            raise web.HTTPMethodNotAllowed(request.method, entry.plain_options_methods())
+        return entry.answer_preflight(request)
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Add CORS headers to every actual response of a CORS-enabled resource."""
+        entry = self.entries.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        if entry is None or is_preflight(request):
+            return
+        finish_actual(
+            entry.policy_for(request, request.method),
+            request.headers.get(ORIGIN),
+            response.headers,
+        )

@@ -1,0 +1,154 @@
+"""``CorsConfig``: route-mode CORS for one application."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from ._headers import ACRH, ACRM, ORIGIN
+from ._policy import finish_actual, merge, preflight_answer
+from ._router import UrlDispatcherAdapter, preflight_response
+from .abc import AbstractRouterAdapter
+from .resource_options import Config, ResourceOptions, parse_config, parse_options
+
+__all__ = ("APP_CONFIG_KEY", "CorsConfig")
+
+_T = TypeVar("_T")
+
+
+class _Defaults(dict[str, ResourceOptions]):
+    """The defaults mapping: validated on every change, which takes effect at once."""
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, config: Mapping[str, ResourceOptions], changed: Any) -> None:
+        super().__init__(config)
+        self._changed = changed
+
+    def __setitem__(self, origin: str, options: Any) -> None:
+        parsed = parse_config({origin: options})
+        super().__setitem__(origin, parsed[origin])
+        self._changed()
+
+    def __delitem__(self, origin: str) -> None:
+        super().__delitem__(origin)
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(parse_config(dict(*args, **kwargs)))
+        self._changed()
+
+    def __ior__(self, other: Any) -> _Defaults:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, origin: str, options: Any = None) -> ResourceOptions:
+        if origin not in self:
+            self[origin] = parse_options(options)
+        return self[origin]
+
+    def pop(self, origin: str, *default: Any) -> Any:
+        result = super().pop(origin, *default)
+        self._changed()
+        return result
+
+    def popitem(self) -> tuple[str, ResourceOptions]:
+        result = super().popitem()
+        self._changed()
+        return result
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
+class CorsConfig:
+    """CORS configuration of an application, route by route.
+
+    ``defaults`` apply to every resource added with :meth:`add`, below the
+    configuration given there.
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        defaults: Config | None = None,
+        router_adapter: AbstractRouterAdapter | None = None,
+    ) -> None:
+        self._app = app
+        self._defaults = _Defaults(parse_config(defaults), self._defaults_changed)
+        self._builtin: UrlDispatcherAdapter | None = None
+        self._router_adapter = router_adapter
+        if router_adapter is None:
+            self._builtin = UrlDispatcherAdapter(self._defaults)
+            app.on_response_prepare.append(self._builtin.on_response_prepare)
+        else:
+            app.on_response_prepare.append(self._on_response_prepare)
+
+    @property
+    def defaults(self) -> dict[str, ResourceOptions]:
+        """Origin -> options used where ``add`` was given no entry for an origin."""
+        return self._defaults
+
+    @defaults.setter
+    def defaults(self, config: Config | None) -> None:
+        self._defaults = _Defaults(parse_config(config), self._defaults_changed)
+        self._defaults_changed()
+
+    def _defaults_changed(self) -> None:
+        if self._builtin is not None:
+            self._builtin.set_defaults(self._defaults)
+
+    def add(self, routing_entity: _T, config: Config | None = None, webview: bool = False) -> _T:
+        """Enable CORS on a resource, a static resource or a route, and return it.
+
+        *config* (origin -> options) is validated before anything changes, and
+        takes precedence over the defaults.
+        """
+        if webview:
+            warnings.warn(
+                "the 'webview' argument of CorsConfig.add() is deprecated and ignored: "
+                "class-based views are recognised automatically",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        parsed = parse_config(config)
+        if self._builtin is not None:
+            self._builtin.add(routing_entity, parsed)
+        else:
+            assert self._router_adapter is not None
+            self._router_adapter.add_preflight_handler(routing_entity, self._preflight_handler)
+            self._router_adapter.set_config_for_routing_entity(routing_entity, parsed)
+        return routing_entity
+
+    # With a custom router adapter the adapter is asked on every request.
+
+    async def _preflight_handler(self, request: web.Request) -> web.StreamResponse:
+        assert self._router_adapter is not None
+        headers = request.headers
+        origin = headers.get(ORIGIN)
+        method = headers.get(ACRM)
+        if origin is None or method is None:
+            raise web.HTTPMethodNotAllowed(request.method, ())
+        config = self._router_adapter.get_preflight_request_config(request, origin, method)
+        policy = merge(config, self._defaults)
+        # The adapter answered for the requested method: allow_methods=None allows it.
+        methods: Iterable[str] = (method,) if config else ()
+        answer = preflight_answer(policy, origin, method, headers.getall(ACRH, []), tuple(methods))
+        return preflight_response(answer)
+
+    async def _on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        adapter = self._router_adapter
+        assert adapter is not None
+        if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):
+            return
+        policy = merge(adapter.get_non_preflight_request_config(request), self._defaults)
+        finish_actual(policy, request.headers.get(ORIGIN), response.headers)
+
+
+#: Where ``setup`` stores the application's ``CorsConfig``.
+APP_CONFIG_KEY = web.AppKey("aiohttp_cors", CorsConfig)
