@@ -30,11 +30,14 @@ PREFLIGHT_VARY: Final = "Origin, Access-Control-Request-Method, Access-Control-R
 TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 #: Response headers a page can read without ``Access-Control-Expose-Headers``
-#: (Fetch), plus those that can never be exposed; both are left out of the
-#: list sent for ``expose_headers="*"``.
+#: (Fetch), those that can never be exposed, and hop-by-hop ones: all are left
+#: out of the list sent for ``expose_headers="*"``.
 NOT_LISTED_FOR_EXPOSE_ALL: Final = frozenset(
     {
         "cache-control",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
         "content-language",
         "content-length",
         "content-type",
@@ -107,7 +110,7 @@ def merge_vary(headers: CIMultiDict[str], name: str = "Origin") -> None:
     for value in values:
         for element in value.split(","):
             token = element.strip().lower()
-            if token == wanted or token == "*":
+            if token in (wanted, "*"):
                 return
     headers[VARY] = ", ".join([*values, name])
 
@@ -121,11 +124,10 @@ def expose_all_value(headers: CIMultiDict[str]) -> str:
     """
     seen: set[str] = set()
     listed: list[str] = []
-    for key in headers.keys():
+    for key in headers:
         lower = key.lower()
         if lower in NOT_LISTED_FOR_EXPOSE_ALL or lower in seen:
             continue
         seen.add(lower)
         listed.append(str(key))
     return ",".join(listed)
-

@@ -55,9 +55,13 @@ class OriginPolicy:
     def match(self, origin: str) -> ResourceOptions | None:
         """The options that apply to *origin*, or ``None`` if it is not allowed."""
         options = self.exact.get(origin)
-        if options is None and self.star is not None and origin != "null":
-            if _SERIALIZED_ORIGIN.fullmatch(origin) is not None:
-                return self.star
+        if (
+            options is None
+            and self.star is not None
+            and origin != "null"
+            and _SERIALIZED_ORIGIN.fullmatch(origin) is not None
+        ):
+            return self.star
         return options
 
     def as_config(self) -> dict[str, ResourceOptions]:

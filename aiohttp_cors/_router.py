@@ -47,7 +47,8 @@ def _view_class(route: web.AbstractRoute) -> type[CorsViewMixin]:
         return handler
     if isinstance(handler, type) and issubclass(handler, web.View):
         raise ValueError(
-            "web view should be derived from aiohttp_cors.CorsViewMixin for working with the library"
+            "web view should be derived from aiohttp_cors.CorsViewMixin"
+            " for working with the library"
         )
     raise ValueError(f"{route.resource!r} already has a '*' handler for all methods")
 
@@ -56,20 +57,21 @@ class ResourceEntry:
     """CORS state of one resource: its configuration levels, compiled."""
 
     __slots__ = (
+        "__weakref__",
+        "_path_resources",
+        "_served",
         "adapter",
-        "resource",
-        "view",
-        "view_config",
-        "resource_config",
-        "route_configs",
+        "dynamic",
+        "fallback",
         "options_route",
         "policies",
-        "fallback",
+        "preflight_fallback",
+        "resource",
+        "resource_config",
+        "route_configs",
         "route_methods",
-        "dynamic",
-        "_served",
-        "_path_resources",
-        "__weakref__",
+        "view",
+        "view_config",
     )
 
     def __init__(
@@ -87,6 +89,7 @@ class ResourceEntry:
         self.options_route: web.AbstractRoute | None = None
         self.policies: dict[str, OriginPolicy] = {}
         self.fallback = EMPTY_POLICY
+        self.preflight_fallback = EMPTY_POLICY
         self.route_methods: frozenset[str] = frozenset()
         # A view that overrides get_request_config is asked on every request.
         self.dynamic = (
@@ -106,6 +109,12 @@ class ResourceEntry:
                 for method, config in self.route_configs.items()
             }
             self.fallback = merge(self.resource_config, defaults)
+            # A preflight for a method without a route of its own (PATCH on a
+            # resource whose GET route says allow_methods=["PATCH"]) is decided
+            # by the route configurations too, the first added first.
+            self.preflight_fallback = merge(
+                *self.route_configs.values(), self.resource_config, defaults
+            )
             methods = frozenset(self.route_configs)
             if isinstance(self.resource, web.StaticResource):
                 methods |= _STATIC_METHODS
@@ -117,14 +126,16 @@ class ResourceEntry:
             method: merge(method_config(view, method), self.view_config, added, defaults)
             for method in self.route_methods
         }
-        self.fallback = merge(self.view_config, added, defaults)
+        self.fallback = self.preflight_fallback = merge(self.view_config, added, defaults)
 
-    def policy_for(self, request: web.Request, method: str) -> OriginPolicy:
+    def policy_for(
+        self, request: web.Request, method: str, preflight: bool = False
+    ) -> OriginPolicy:
         """The policy for *method* on this resource."""
         if self.dynamic:
             assert self.view is not None
             return OriginPolicy(parse_config(self.view.get_request_config(request, method)))
-        return self.policies.get(method, self.fallback)
+        return self.policies.get(method, self.preflight_fallback if preflight else self.fallback)
 
     def config_for(self, method: str) -> dict[str, ResourceOptions]:
         """The merged origin -> options mapping for *method*."""
@@ -191,7 +202,7 @@ class ResourceEntry:
             )
         else:
             answer = preflight_answer(
-                entry.policy_for(request, method),
+                entry.policy_for(request, method, preflight=True),
                 origin,
                 method,
                 headers.getall(ACRH, []),
@@ -255,7 +266,9 @@ class UrlDispatcherAdapter:
         for route in resource:
             if route.method == hdrs.METH_ANY:
                 view = _view_class(route)
-            elif route.method == hdrs.METH_OPTIONS and (entry is None or route is not entry.options_route):
+            elif route.method == hdrs.METH_OPTIONS and (
+                entry is None or route is not entry.options_route
+            ):
                 raise ValueError(f"{resource!r} already has OPTIONS handler {route.handler!r}")
         return view
 

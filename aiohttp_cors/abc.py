@@ -21,7 +21,9 @@ class AbstractRouterAdapter(ABC):
     """Maps routing entities (resources, routes) to CORS configuration."""
 
     @abstractmethod
-    def add_preflight_handler(self, routing_entity: Any, handler: Any, webview: bool = False) -> None:
+    def add_preflight_handler(
+        self, routing_entity: Any, handler: Any, webview: bool = False
+    ) -> None:
         """Make *handler* answer ``OPTIONS`` requests for *routing_entity*."""
 
     @abstractmethod

@@ -141,7 +141,9 @@ class CorsConfig:
         answer = preflight_answer(policy, origin, method, headers.getall(ACRH, []), tuple(methods))
         return preflight_response(answer)
 
-    async def _on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+    async def _on_response_prepare(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
         adapter = self._router_adapter
         assert adapter is not None
         if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):

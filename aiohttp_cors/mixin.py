@@ -106,7 +106,11 @@ class CorsViewMixin:
         request = self.request
         entry = VIEW_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
         headers = request.headers
-        if entry is None or hdrs.ORIGIN not in headers or hdrs.ACCESS_CONTROL_REQUEST_METHOD not in headers:
+        if (
+            entry is None
+            or hdrs.ORIGIN not in headers
+            or hdrs.ACCESS_CONTROL_REQUEST_METHOD not in headers
+        ):
             methods = entry.plain_options_methods() if entry else implemented_methods(type(self))
             raise web.HTTPMethodNotAllowed(request.method, methods)
         return entry.answer_preflight(request)

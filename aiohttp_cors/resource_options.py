@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from functools import cached_property
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from ._headers import ACAC, ACEH, ACMA
 
@@ -23,17 +23,18 @@ class _Fields(NamedTuple):
 
 def _names(option: str, value: object) -> str | frozenset[str]:
     """Validate a header or method collection: ``"*"`` or strings in a sequence or set."""
-    if isinstance(value, str):
-        if value == _STAR:
-            return _STAR
-    elif isinstance(value, (Sequence, Set)) and not isinstance(value, (bytes, bytearray)):
-        if all(isinstance(item, str) for item in value):
-            for item in value:
-                if any(ch in item for ch in "\r\n\0"):
+    if value == _STAR:
+        return _STAR
+    if isinstance(value, (Sequence, Set)) and not isinstance(value, (str, bytes, bytearray)):
+        items: Collection[object] = value
+        if all(isinstance(item, str) for item in items):
+            names = frozenset(str(item) for item in items)
+            for name in names:
+                if any(ch in name for ch in "\r\n\0"):
                     raise ValueError(
-                        f"{option!r} must not contain control characters, got {item!r}"
+                        f"{option!r} must not contain control characters, got {name!r}"
                     )
-            return frozenset(value)
+            return names
     raise ValueError(f"{option!r} must be either '*', or sequence of strings, got '{value!r}'")
 
 
@@ -93,12 +94,12 @@ class _Compiled:
     """The ready-to-send form of one ``ResourceOptions``."""
 
     __slots__ = (
-        "credentials",
         "actual_headers",
-        "expose_all",
         "allow_any_header",
         "allowed_headers",
         "any_method",
+        "credentials",
+        "expose_all",
         "methods",
         "preflight_headers",
     )
@@ -131,7 +132,7 @@ class _Compiled:
 _OPTION_NAMES = frozenset(_Fields._fields)
 
 #: What users may pass for one origin: options, or their keyword arguments.
-OriginOptions = Union[ResourceOptions, Mapping[str, Any]]
+OriginOptions = ResourceOptions | Mapping[str, Any]
 #: What users may pass as a configuration: origin -> options.
 Config = Mapping[str, OriginOptions]
 
@@ -164,4 +165,3 @@ def parse_config(config: object) -> dict[str, ResourceOptions]:
             raise ValueError(f"Origin must be string, got '{origin!r}'")
         parsed[origin] = parse_options(options)
     return parsed
-
