@@ -179,7 +179,9 @@ async def test_11c_expose_star_skips_safelisted_names_in_any_case(aiohttp_client
     cors.add(app.router.add_get("/x", handler))
     client = await aiohttp_client(app)
     resp = await client.get("/x", headers={"Origin": ORIGIN})
-    exposed = [name.strip().lower() for name in resp.headers["Access-Control-Expose-Headers"].split(",")]
+    exposed = [
+        name.strip().lower() for name in resp.headers["Access-Control-Expose-Headers"].split(",")
+    ]
     assert "x-custom" in exposed
     assert not {"content-language", "pragma", "content-type", "content-length"} & set(exposed)
 
