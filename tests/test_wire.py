@@ -655,3 +655,18 @@ async def test_defaults_changes_take_effect(aiohttp_client):
     assert await allowed(OTHER)
     with pytest.raises(ValueError, match="Unexpected keywords"):
         cors.defaults[ORIGIN] = {"nope": 1}
+
+
+async def test_resources_sharing_a_path_decide_by_the_serving_resource(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_resource("/items", name="a").add_route("GET", ok))
+    app.router.add_resource("/items", name="b").add_route("DELETE", ok)  # no CORS
+    cors.add(app.router.add_resource("/items", name="c").add_route("PUT", ok))
+    client = await aiohttp_client(app)
+    for method, expected in (("GET", 200), ("PUT", 200), ("DELETE", 403), ("PATCH", 403)):
+        resp = await client.options("/items", headers=preflight_headers(method=method))
+        assert resp.status == expected, method
+    resp = await client.delete("/items", headers={"Origin": ORIGIN})
+    assert resp.status == 200
+    assert "Access-Control-Allow-Origin" not in resp.headers
