@@ -130,8 +130,12 @@ def page_app(api_origin: str, page_origin: str) -> web.Application:
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=html, content_type="text/html")
 
+    async def no_icon(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     app = web.Application()
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", no_icon)
     return app
 
 

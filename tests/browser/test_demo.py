@@ -33,6 +33,7 @@ async def test_demo_page_in_chromium(browser):
         assert await page.get_attribute("#summary", "data-done") == "true"
         blocked = [text for text in console if "blocked by CORS policy" in text]
         assert len(blocked) == 3, console
+        assert not [text for text in console if "404" in text], console
     finally:
         await page_runner.cleanup()
         await api_runner.cleanup()
