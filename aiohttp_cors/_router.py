@@ -92,11 +92,9 @@ class ResourceEntry:
         self.preflight_fallback = EMPTY_POLICY
         self.route_methods: frozenset[str] = frozenset()
         # A view that overrides get_request_config is asked on every request.
-        self.dynamic = (
-            view is not None
-            and view.get_request_config.__func__  # type: ignore[attr-defined]
-            is not CorsViewMixin.get_request_config.__func__  # type: ignore[attr-defined]
-        )
+        self.dynamic = view is not None and getattr(
+            view.get_request_config, "__func__", None
+        ) is not getattr(CorsViewMixin.get_request_config, "__func__", None)
         self._served: frozenset[str] | None = None
         self._path_resources: list[web.AbstractResource] | None = None
 
