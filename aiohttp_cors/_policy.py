@@ -83,6 +83,17 @@ def merge(*levels: Mapping[str, ResourceOptions]) -> OriginPolicy:
 EMPTY_POLICY: Final = OriginPolicy({})
 
 
+def printable(value: str, limit: int = 200) -> str:
+    """*value* as ASCII for a rejection text: escapes undecodable bytes, caps the length."""
+    shown = value.encode("ascii", "backslashreplace").decode("ascii")
+    return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+def method_not_allowed(method: str, origin: str) -> str:
+    """The rejection reason for a method the configuration does not allow."""
+    return f"request method '{printable(method)}' is not allowed for '{printable(origin)}' origin"
+
+
 def preflight_answer(
     policy: OriginPolicy,
     origin: str,
@@ -100,7 +111,7 @@ def preflight_answer(
         return "no origins are allowed"
     options = policy.match(origin)
     if options is None:
-        return f"origin '{origin}' is not allowed"
+        return f"origin '{printable(origin)}' is not allowed"
     compiled = options._compiled
     if compiled.any_method:
         method_ok = is_token(method)
@@ -109,7 +120,7 @@ def preflight_answer(
     else:
         method_ok = method in compiled.methods
     if not method_ok:
-        return f"request method '{method}' is not allowed for '{origin}' origin"
+        return method_not_allowed(method, origin)
     names = parse_request_headers(request_headers) if request_headers else []
     if names is None:
         return "'Access-Control-Request-Headers' header is malformed or too long"

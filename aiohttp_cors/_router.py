@@ -19,6 +19,7 @@ from ._policy import (
     OriginPolicy,
     finish_actual,
     merge,
+    method_not_allowed,
     preflight_answer,
 )
 from .mixin import VIEW_ENTRIES, CorsViewMixin, implemented_methods, method_config
@@ -65,7 +66,6 @@ class ResourceEntry:
         "fallback",
         "options_route",
         "policies",
-        "preflight_fallback",
         "resource",
         "resource_config",
         "route_configs",
@@ -89,7 +89,6 @@ class ResourceEntry:
         self.options_route: web.AbstractRoute | None = None
         self.policies: dict[str, OriginPolicy] = {}
         self.fallback = EMPTY_POLICY
-        self.preflight_fallback = EMPTY_POLICY
         self.route_methods: frozenset[str] = frozenset()
         # A view that overrides get_request_config is asked on every request.
         self.dynamic = view is not None and getattr(
@@ -106,13 +105,11 @@ class ResourceEntry:
                 method: merge(config, self.resource_config, defaults)
                 for method, config in self.route_configs.items()
             }
-            self.fallback = merge(self.resource_config, defaults)
-            # A preflight for a method without a route of its own (PATCH on a
-            # resource whose GET route says allow_methods=["PATCH"]) is decided
-            # by the route configurations too, the first added first.
-            self.preflight_fallback = merge(
-                *self.route_configs.values(), self.resource_config, defaults
-            )
+            # A method without a route configuration of its own (HEAD beside a
+            # GET route, or PATCH on a resource whose GET route says
+            # allow_methods=["PATCH"]) falls back on the route configurations
+            # too, the first added first, then the resource's and the defaults.
+            self.fallback = merge(*self.route_configs.values(), self.resource_config, defaults)
             methods = frozenset(self.route_configs)
             if isinstance(self.resource, web.StaticResource):
                 methods |= _STATIC_METHODS
@@ -124,16 +121,14 @@ class ResourceEntry:
             method: merge(method_config(view, method), self.view_config, added, defaults)
             for method in self.route_methods
         }
-        self.fallback = self.preflight_fallback = merge(self.view_config, added, defaults)
+        self.fallback = merge(self.view_config, added, defaults)
 
-    def policy_for(
-        self, request: web.Request, method: str, preflight: bool = False
-    ) -> OriginPolicy:
+    def policy_for(self, request: web.Request, method: str) -> OriginPolicy:
         """The policy for *method* on this resource."""
         if self.dynamic:
             assert self.view is not None
             return OriginPolicy(parse_config(self.view.get_request_config(request, method)))
-        return self.policies.get(method, self.preflight_fallback if preflight else self.fallback)
+        return self.policies.get(method, self.fallback)
 
     def config_for(self, method: str) -> dict[str, ResourceOptions]:
         """The merged origin -> options mapping for *method*."""
@@ -194,13 +189,12 @@ class ResourceEntry:
         origin = headers[ORIGIN]
         method = headers[ACRM]
         entry = self._serving_entry(request, method)
-        if entry is None:
-            answer: list[tuple[str, str]] | str = (
-                f"request method '{method}' is not allowed for '{origin}' origin"
-            )
+        if entry is None or (entry.view is not None and method not in entry.route_methods):
+            # Nobody with CORS serves the method, or the view does not implement it.
+            answer: list[tuple[str, str]] | str = method_not_allowed(method, origin)
         else:
             answer = preflight_answer(
-                entry.policy_for(request, method, preflight=True),
+                entry.policy_for(request, method),
                 origin,
                 method,
                 headers.getall(ACRH, []),

@@ -7,7 +7,7 @@ interface only to teach the library another router.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -43,11 +43,11 @@ class AbstractRouterAdapter(ABC):
     @abstractmethod
     def get_preflight_request_config(
         self, preflight_request: web.Request, origin: str, requested_method: str
-    ) -> Mapping[str, ResourceOptions]:
-        """The origin -> options mapping that decides *preflight_request*."""
+    ) -> Mapping[str, ResourceOptions] | Awaitable[Mapping[str, ResourceOptions]]:
+        """The origin -> options mapping that decides *preflight_request* (may be async)."""
 
     @abstractmethod
     def get_non_preflight_request_config(
         self, request: web.Request
-    ) -> Mapping[str, ResourceOptions]:
-        """The origin -> options mapping for an actual (non-preflight) request."""
+    ) -> Mapping[str, ResourceOptions] | Awaitable[Mapping[str, ResourceOptions]]:
+        """The origin -> options mapping for an actual (non-preflight) request (may be async)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
@@ -17,6 +18,13 @@ from .resource_options import Config, ResourceOptions, parse_config, parse_optio
 __all__ = ("APP_CONFIG_KEY", "CorsConfig")
 
 _T = TypeVar("_T")
+
+
+async def _resolved(config: Any) -> Mapping[str, ResourceOptions]:
+    """A custom adapter's configuration, whether its method returned it or a coroutine."""
+    if inspect.isawaitable(config):
+        config = await config
+    return cast(Mapping[str, ResourceOptions], config)
 
 
 class _Defaults(dict[str, ResourceOptions]):
@@ -121,7 +129,9 @@ class CorsConfig:
             self._builtin.add(routing_entity, parsed)
         else:
             assert self._router_adapter is not None
-            self._router_adapter.add_preflight_handler(routing_entity, self._preflight_handler)
+            self._router_adapter.add_preflight_handler(
+                routing_entity, self._preflight_handler, webview=webview
+            )
             self._router_adapter.set_config_for_routing_entity(routing_entity, parsed)
         return routing_entity
 
@@ -134,7 +144,9 @@ class CorsConfig:
         method = headers.get(ACRM)
         if origin is None or method is None:
             raise web.HTTPMethodNotAllowed(request.method, ())
-        config = self._router_adapter.get_preflight_request_config(request, origin, method)
+        config = await _resolved(
+            self._router_adapter.get_preflight_request_config(request, origin, method)
+        )
         policy = merge(config, self._defaults)
         # The adapter answered for the requested method: allow_methods=None allows it.
         methods: Iterable[str] = (method,) if config else ()
@@ -148,7 +160,8 @@ class CorsConfig:
         assert adapter is not None
         if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):
             return
-        policy = merge(adapter.get_non_preflight_request_config(request), self._defaults)
+        config = await _resolved(adapter.get_non_preflight_request_config(request))
+        policy = merge(config, self._defaults)
         finish_actual(policy, request.headers.get(ORIGIN), response.headers)
 
 

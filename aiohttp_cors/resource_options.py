@@ -73,6 +73,10 @@ class ResourceOptions(_Fields):
                 methods = frozenset(method.upper() for method in methods)
         return super().__new__(cls, allow_credentials, expose, allow, max_age, methods)
 
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
+        # Options are keyword-only: copy and pickle rebuild them by name.
+        return (), self._asdict()
+
     def is_method_allowed(self, method: str) -> bool:
         """Whether ``allow_methods`` names *method* (compared upper-cased).
 

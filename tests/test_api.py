@@ -259,8 +259,10 @@ class RecordingAdapter(AbstractRouterAdapter):
 
     def __init__(self) -> None:
         self.configs: dict[str, Mapping[str, ResourceOptions]] = {}
+        self.webview: list[bool] = []
 
     def add_preflight_handler(self, routing_entity, handler, webview=False):
+        self.webview.append(webview)
         routing_entity.resource.add_route("OPTIONS", handler)
 
     def is_preflight_request(self, request):
@@ -279,9 +281,20 @@ class RecordingAdapter(AbstractRouterAdapter):
         return self.configs[request.path]
 
 
-async def test_custom_router_adapter(aiohttp_client):
+class AsyncRecordingAdapter(RecordingAdapter):
+    """The same, with the configuration look-ups written as coroutines."""
+
+    async def get_preflight_request_config(self, preflight_request, origin, requested_method):
+        return super().get_preflight_request_config(preflight_request, origin, requested_method)
+
+    async def get_non_preflight_request_config(self, request):
+        return super().get_non_preflight_request_config(request)
+
+
+@pytest.mark.parametrize("adapter_class", [RecordingAdapter, AsyncRecordingAdapter])
+async def test_custom_router_adapter(aiohttp_client, adapter_class):
     app = web.Application()
-    adapter = RecordingAdapter()
+    adapter = adapter_class()
     cors = CorsConfig(
         app, defaults={"http://default.example": ResourceOptions()}, router_adapter=adapter
     )
@@ -301,3 +314,24 @@ async def test_custom_router_adapter(aiohttp_client):
     assert resp.headers["Vary"] == "Origin"
     resp = await client.get("/plain", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in resp.headers
+    assert adapter.webview == [False]
+
+
+def test_custom_router_adapter_receives_webview():
+    app = web.Application()
+    adapter = RecordingAdapter()
+    cors = CorsConfig(app, router_adapter=adapter)
+    with pytest.warns(DeprecationWarning):
+        cors.add(app.router.add_get("/x", ok), webview=True)
+    assert adapter.webview == [True]
+
+
+def test_resource_options_copy_and_pickle():
+    import copy
+    import pickle
+
+    options = ResourceOptions(allow_headers="*", expose_headers=("X-A",), max_age=5)
+    assert copy.deepcopy(options) == options
+    assert copy.copy(options) == options
+    assert pickle.loads(pickle.dumps(options)) == options
+    assert copy.deepcopy({"*": options}) == {"*": options}

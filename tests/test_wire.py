@@ -670,3 +670,69 @@ async def test_resources_sharing_a_path_decide_by_the_serving_resource(aiohttp_c
     resp = await client.delete("/items", headers={"Origin": ORIGIN})
     assert resp.status == 200
     assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_route_config_covers_head_and_unconfigured_methods(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/x")
+    cors.add(resource.add_route("GET", ok), {ORIGIN: ResourceOptions(allow_methods=["PATCH"])})
+    resource.add_route("HEAD", ok)
+    resource.add_route("PATCH", ok)
+    client = await aiohttp_client(app)
+    resp = await client.head("/x", headers={"Origin": ORIGIN})
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    resp = await client.options("/x", headers=preflight_headers(method="PATCH"))
+    assert resp.status == 200
+    resp = await client.patch("/x", headers={"Origin": ORIGIN})
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+class GetOnlyView(web.View, CorsViewMixin):
+    async def get(self) -> web.Response:
+        return web.Response(text="get")
+
+
+@pytest.mark.parametrize("allow_methods", ["*", ["GET", "DELETE"]])
+async def test_view_preflight_only_for_implemented_methods(aiohttp_client, allow_methods):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(allow_methods=allow_methods)})
+    cors.add(app.router.add_view("/view", GetOnlyView))
+    client = await aiohttp_client(app)
+    resp = await client.options("/view", headers=preflight_headers(method="GET"))
+    assert resp.status == 200
+    for method in ("DELETE", "FOO", "__init__"):
+        resp = await client.options("/view", headers=preflight_headers(method=method))
+        assert resp.status == 403, method
+
+
+@pytest.mark.parametrize(
+    ("origin", "method"),
+    [
+        (b"http://\xff\xfe.example", b"PUT"),
+        (ORIGIN.encode(), b"P\xffT"),
+        (b"http://caf\xc3\xa9.example", b"PUT"),
+        (b"http://" + b"a" * 6000 + b".example", b"PUT"),
+    ],
+)
+async def test_undecodable_bytes_give_a_clean_403(aiohttp_server, origin, method):
+    import asyncio
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_put("/x", ok))
+    server = await aiohttp_server(app)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(
+        b"OPTIONS /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        b"Origin: " + origin + b"\r\nAccess-Control-Request-Method: " + method + b"\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 403 Forbidden", answer[:300]
+    assert b"CORS preflight request failed: " in rest
+    assert rest.isascii()
+    assert len(rest) < 2000
