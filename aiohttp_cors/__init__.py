@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ._app import APP_CORS_KEY, AppCors, enable
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import Config, ResourceOptions
@@ -27,6 +28,8 @@ __copyright__ = "2026 The aiohttp_cors developers"
 
 __all__ = (
     "APP_CONFIG_KEY",
+    "APP_CORS_KEY",
+    "AppCors",
     "CorsConfig",
     "CorsViewMixin",
     "ResourceOptions",
@@ -39,6 +42,7 @@ __all__ = (
     "__uri__",
     "__version__",
     "custom_cors",
+    "enable",
     "setup",
 )
 

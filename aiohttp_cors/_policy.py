@@ -6,7 +6,7 @@ Pure functions over a compiled :class:`OriginPolicy`; no routing, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Container, Mapping
 from typing import Final
 
 from multidict import CIMultiDict
@@ -99,7 +99,7 @@ def preflight_answer(
     origin: str,
     method: str,
     request_headers: list[str],
-    route_methods: Collection[str],
+    route_methods: Container[str],
 ) -> list[tuple[str, str]] | str:
     """Decide a preflight: the headers of the 200 answer, or the rejection reason.
 

@@ -22,7 +22,7 @@ from ._policy import (
     method_not_allowed,
     preflight_answer,
 )
-from .mixin import VIEW_ENTRIES, CorsViewMixin, implemented_methods, method_config
+from .mixin import ROUTE_MODE_ENTRIES, CorsViewMixin, implemented_methods, method_config
 from .resource_options import ResourceOptions, parse_config
 
 _STATIC_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
@@ -241,8 +241,7 @@ class UrlDispatcherAdapter:
             entry = ResourceEntry(self, resource, view)
             if view is None:
                 entry.options_route = self._install_options(resource, self.handle_preflight)
-            else:
-                VIEW_ENTRIES[resource] = entry
+            ROUTE_MODE_ENTRIES[resource] = entry
             self.entries[resource] = entry
         if route is None:
             entry.resource_config = config

@@ -28,9 +28,10 @@ class ViewEntry(Protocol):
     def plain_options_methods(self) -> frozenset[str]: ...
 
 
-#: View resources registered with ``CorsConfig.add``. Keyed by resource, not
-#: by application, so that views in sub-applications find their entry.
-VIEW_ENTRIES: WeakKeyDictionary[web.AbstractResource, ViewEntry] = WeakKeyDictionary()
+#: Resources registered with ``CorsConfig.add`` (route mode). Keyed by resource,
+#: not by application, so that views in sub-applications find their entry, and
+#: so that app-wide mode leaves these resources to route mode.
+ROUTE_MODE_ENTRIES: WeakKeyDictionary[web.AbstractResource, ViewEntry] = WeakKeyDictionary()
 
 
 def custom_cors(config: Config) -> Callable[[_F], _F]:
@@ -85,7 +86,7 @@ class CorsViewMixin:
         Most specific first: the method's ``custom_cors``, ``cors_config``,
         the configuration given to ``CorsConfig.add``, then the defaults.
         """
-        entry = VIEW_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
         if entry is not None:
             return entry.config_for(request_method)
         from .cors_config import APP_CONFIG_KEY  # noqa: PLC0415  (import cycle)
@@ -104,7 +105,7 @@ class CorsViewMixin:
     async def options(self) -> web.StreamResponse:
         """Answer CORS preflights; any other ``OPTIONS`` gets aiohttp's 405."""
         request = self.request
-        entry = VIEW_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
         headers = request.headers
         if (
             entry is None
