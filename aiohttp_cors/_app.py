@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import hdrs, web
 
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
-from ._policy import PREFLIGHT_FAILED, OriginPolicy, finish_actual, merge, preflight_answer
+from ._policy import PREFLIGHT_FAILED, OriginPolicy, Pending, finish_actual, merge, preflight_answer
 from .mixin import ROUTE_MODE_ENTRIES, implemented_methods
 from .resource_options import Config, ResourceOptions, parse_config
 
@@ -190,7 +190,12 @@ class AppCors:
             return None
         assert isinstance(policy, OriginPolicy)
         answer = preflight_answer(
-            policy, origin, method, request.headers.getall(ACRH, []), _served_methods(request)
+            policy,
+            await policy.match_async(origin, request),
+            origin,
+            method,
+            request.headers.getall(ACRH, []),
+            _served_methods(request),
         )
         if isinstance(answer, str):
             return _PreflightAnswer(
@@ -213,7 +218,14 @@ class AppCors:
         if policy is EXCLUDED:
             return
         assert isinstance(policy, OriginPolicy)
-        finish_actual(policy, request.headers.get(ORIGIN), response.headers)
+        origin = request.headers.get(ORIGIN)
+        options: ResourceOptions | None = None
+        if origin is not None:
+            found = policy.match(origin)
+            options = (
+                await policy.match_async(origin, request) if isinstance(found, Pending) else found
+            )
+        finish_actual(options, origin, response.headers)
 
 
 @web.middleware

@@ -5,9 +5,10 @@ Pure functions over a compiled :class:`OriginPolicy`; no routing, no I/O.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Container, Mapping
-from typing import Final
+from typing import Any, Final
 
 from multidict import CIMultiDict
 
@@ -23,6 +24,7 @@ from ._headers import (
     merge_vary,
     parse_request_headers,
 )
+from ._origins import Predicate, parse_origin, split_request_origin
 from .resource_options import ResourceOptions
 
 #: Prefix of the text of every rejected preflight (403).
@@ -34,47 +36,134 @@ PREFLIGHT_FAILED: Final = "CORS preflight request failed: "
 _SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%:\[\]]+")
 
 
+class Pending:
+    """``match`` could not decide without asking a predicate (see ``match_async``)."""
+
+    __slots__ = ()
+
+
+PENDING: Final = Pending()
+
+
 class OriginPolicy:
     """Origin -> options for one resource and method, compiled once.
 
-    An exact entry wins over ``"*"``; ``"*"`` never matches the ``null`` origin
-    (anyone can send ``Origin: null``), which is allowed only when listed.
+    Matching order: exact origins, subdomain and port wildcards, regular
+    expressions (matched in full), predicates, then ``"*"``. ``"*"`` never
+    matches the ``null`` origin (anyone can send ``Origin: null``), which is
+    allowed only when listed. The cost does not grow with the number of exact
+    origins or wildcard patterns: they are dictionary lookups.
     """
 
-    __slots__ = ("exact", "star")
+    __slots__ = ("any_port", "exact", "patterns", "predicates", "regexes", "star", "subdomains")
 
-    def __init__(self, merged: Mapping[str, ResourceOptions]) -> None:
-        self.exact: dict[str, ResourceOptions] = {
-            origin: options for origin, options in merged.items() if origin != "*"
-        }
-        self.star: ResourceOptions | None = merged.get("*")
+    def __init__(self, merged: Mapping[Any, ResourceOptions]) -> None:
+        self.exact: dict[str, ResourceOptions] = {}
+        self.subdomains: dict[tuple[str, str, str], ResourceOptions] = {}
+        self.any_port: dict[tuple[str, str], ResourceOptions] = {}
+        self.regexes: list[tuple[re.Pattern[str], ResourceOptions]] = []
+        self.predicates: list[tuple[Predicate, ResourceOptions]] = []
+        self.star: ResourceOptions | None = None
+        for key, options in merged.items():
+            if key == "*":
+                self.star = options
+            elif isinstance(key, re.Pattern):
+                self.regexes.append((key, options))
+            elif not isinstance(key, str):
+                self.predicates.append((key, options))
+            elif "*" not in key:
+                self.exact[key] = options
+            else:
+                pattern, _ = parse_origin(key)
+                if pattern is None:
+                    self.exact[key] = options
+                elif pattern.subdomains:
+                    port = "*" if pattern.any_port else pattern.port
+                    self.subdomains[(pattern.scheme, pattern.host, port)] = options
+                else:
+                    self.any_port[(pattern.scheme, pattern.host)] = options
+        self.patterns = bool(self.subdomains or self.any_port or self.regexes)
 
     def __bool__(self) -> bool:
-        return bool(self.exact) or self.star is not None
+        return bool(self.exact) or self.patterns or bool(self.predicates) or self.star is not None
 
-    def match(self, origin: str) -> ResourceOptions | None:
-        """The options that apply to *origin*, or ``None`` if it is not allowed."""
+    def match(self, origin: str) -> ResourceOptions | Pending | None:
+        """The options for *origin*: ``None`` if not allowed, ``PENDING`` to ask predicates."""
         options = self.exact.get(origin)
-        if (
-            options is None
-            and self.star is not None
-            and origin != "null"
-            and _SERIALIZED_ORIGIN.fullmatch(origin) is not None
-        ):
-            return self.star
-        return options
+        if options is not None:
+            return options
+        if self.patterns:
+            options = self._match_patterns(origin)
+            if options is not None:
+                return options
+        if self.predicates:
+            return PENDING
+        return self._match_star(origin)
 
-    def as_config(self) -> dict[str, ResourceOptions]:
+    async def match_async(self, origin: str, request: Any) -> ResourceOptions | None:
+        """``match``, asking the predicates (sync or async) where needed."""
+        options = self.match(origin)
+        if not isinstance(options, Pending):
+            return options
+        for predicate, predicate_options in self.predicates:
+            verdict = predicate(origin, request)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            if verdict:
+                return predicate_options
+        return self._match_star(origin)
+
+    def _match_star(self, origin: str) -> ResourceOptions | None:
+        star = self.star
+        if star is not None and origin != "null" and _SERIALIZED_ORIGIN.fullmatch(origin):
+            return star
+        return None
+
+    def _match_patterns(self, origin: str) -> ResourceOptions | None:
+        parts = split_request_origin(origin)
+        if parts is not None:
+            scheme, host, port = parts
+            if self.any_port:
+                options = self.any_port.get((scheme, host))
+                if options is not None:
+                    return options
+            if self.subdomains:
+                # One lookup per label boundary: "a.b.example.com" tries
+                # "b.example.com", "example.com", "com" -- never a suffix
+                # that does not start at a dot, never the whole host.
+                subdomains = self.subdomains
+                dot = host.find(".")
+                while dot > 0:
+                    parent = host[dot + 1 :]
+                    options = subdomains.get((scheme, parent, port))
+                    if options is None:
+                        options = subdomains.get((scheme, parent, "*"))
+                    if options is not None:
+                        return options
+                    dot = host.find(".", dot + 1)
+        for regex, options in self.regexes:
+            if regex.fullmatch(origin):
+                return options
+        return None
+
+    def as_config(self) -> dict[Any, ResourceOptions]:
         """The policy as an origin -> options mapping."""
-        config = dict(self.exact)
+        config: dict[Any, ResourceOptions] = dict(self.exact)
+        for (scheme, host, port), options in self.subdomains.items():
+            suffix = f":{port}" if port else ""
+            config[f"{scheme}://*.{host}{suffix}"] = options
+        for (scheme, host), options in self.any_port.items():
+            config[f"{scheme}://{host}:*"] = options
+        config.update(self.regexes)
+        config.update(self.predicates)
         if self.star is not None:
             config["*"] = self.star
         return config
 
 
-def merge(*levels: Mapping[str, ResourceOptions]) -> OriginPolicy:
+def merge(*levels: Mapping[Any, ResourceOptions]) -> OriginPolicy:
     """One policy from configuration levels given most specific first."""
-    merged: dict[str, ResourceOptions] = {}
+    merged: dict[Any, ResourceOptions] = {}
     for level in reversed(levels):
         merged.update(level)
     return OriginPolicy(merged)
@@ -96,6 +185,7 @@ def method_not_allowed(method: str, origin: str) -> str:
 
 def preflight_answer(
     policy: OriginPolicy,
+    options: ResourceOptions | None,
     origin: str,
     method: str,
     request_headers: list[str],
@@ -109,7 +199,6 @@ def preflight_answer(
     """
     if not policy:
         return "no origins are allowed"
-    options = policy.match(origin)
     if options is None:
         return f"origin '{printable(origin)}' is not allowed"
     compiled = options._compiled
@@ -154,14 +243,14 @@ def add_actual_headers(options: ResourceOptions, origin: str, headers: CIMultiDi
         headers[ACEH] = expose
 
 
-def finish_actual(policy: OriginPolicy, origin: str | None, headers: CIMultiDict[str]) -> None:
+def finish_actual(
+    options: ResourceOptions | None, origin: str | None, headers: CIMultiDict[str]
+) -> None:
     """Complete an actual response of a CORS-enabled resource.
 
     ``Vary: Origin`` goes on every such response, with or without an allowed
     Origin, so that no cache hands one origin's answer to another.
     """
-    if origin is not None:
-        options = policy.match(origin)
-        if options is not None:
-            add_actual_headers(options, origin, headers)
+    if options is not None and origin is not None:
+        add_actual_headers(options, origin, headers)
     merge_vary(headers)

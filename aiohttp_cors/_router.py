@@ -17,6 +17,7 @@ from ._policy import (
     EMPTY_POLICY,
     PREFLIGHT_FAILED,
     OriginPolicy,
+    Pending,
     finish_actual,
     merge,
     method_not_allowed,
@@ -183,7 +184,7 @@ class ResourceEntry:
                 return None
         return self
 
-    def answer_preflight(self, request: web.Request) -> web.StreamResponse:
+    async def answer_preflight(self, request: web.Request) -> web.StreamResponse:
         """Answer a preflight (``Origin`` and the requested method are present)."""
         headers = request.headers
         origin = headers[ORIGIN]
@@ -193,8 +194,10 @@ class ResourceEntry:
             # Nobody with CORS serves the method, or the view does not implement it.
             answer: list[tuple[str, str]] | str = method_not_allowed(method, origin)
         else:
+            policy = entry.policy_for(request, method)
             answer = preflight_answer(
-                entry.policy_for(request, method),
+                policy,
+                await policy.match_async(origin, request),
                 origin,
                 method,
                 headers.getall(ACRH, []),
@@ -277,15 +280,19 @@ class UrlDispatcherAdapter:
         entry = self.entries[request.match_info.route.resource]  # type: ignore[index]
         if not is_preflight(request):
             raise web.HTTPMethodNotAllowed(request.method, entry.plain_options_methods())
-        return entry.answer_preflight(request)
+        return await entry.answer_preflight(request)
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Add CORS headers to every actual response of a CORS-enabled resource."""
         entry = self.entries.get(request.match_info.route.resource)  # type: ignore[arg-type]
         if entry is None or is_preflight(request):
             return
-        finish_actual(
-            entry.policy_for(request, request.method),
-            request.headers.get(ORIGIN),
-            response.headers,
-        )
+        origin = request.headers.get(ORIGIN)
+        options: ResourceOptions | None = None
+        if origin is not None:
+            policy = entry.policy_for(request, request.method)
+            found = policy.match(origin)
+            options = (
+                await policy.match_async(origin, request) if isinstance(found, Pending) else found
+            )
+        finish_actual(options, origin, response.headers)

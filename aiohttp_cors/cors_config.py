@@ -150,7 +150,10 @@ class CorsConfig:
         policy = merge(config, self._defaults)
         # The adapter answered for the requested method: allow_methods=None allows it.
         methods: Iterable[str] = (method,) if config else ()
-        answer = preflight_answer(policy, origin, method, headers.getall(ACRH, []), tuple(methods))
+        options = await policy.match_async(origin, request)
+        answer = preflight_answer(
+            policy, options, origin, method, headers.getall(ACRH, []), tuple(methods)
+        )
         return preflight_response(answer)
 
     async def _on_response_prepare(
@@ -162,7 +165,9 @@ class CorsConfig:
             return
         config = await _resolved(adapter.get_non_preflight_request_config(request))
         policy = merge(config, self._defaults)
-        finish_actual(policy, request.headers.get(ORIGIN), response.headers)
+        origin = request.headers.get(ORIGIN)
+        options = None if origin is None else await policy.match_async(origin, request)
+        finish_actual(options, origin, response.headers)
 
 
 #: Where ``setup`` stores the application's ``CorsConfig``.

@@ -21,7 +21,7 @@ CUSTOM_CONFIG_ATTR = "_aiohttp_cors_custom_config"
 class ViewEntry(Protocol):
     """What the view support needs from a registered view resource."""
 
-    def answer_preflight(self, request: web.Request) -> web.StreamResponse: ...
+    async def answer_preflight(self, request: web.Request) -> web.StreamResponse: ...
 
     def config_for(self, method: str) -> dict[str, ResourceOptions]: ...
 
@@ -114,4 +114,4 @@ class CorsViewMixin:
         ):
             methods = entry.plain_options_methods() if entry else implemented_methods(type(self))
             raise web.HTTPMethodNotAllowed(request.method, methods)
-        return entry.answer_preflight(request)
+        return await entry.answer_preflight(request)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from functools import cached_property
 from typing import Any, NamedTuple
 
 from ._headers import ACAC, ACEH, ACMA
+from ._origins import normalize_key
 
 __all__ = ("ResourceOptions",)
 
@@ -163,9 +165,9 @@ def parse_config(config: object) -> dict[str, ResourceOptions]:
         return {}
     if not isinstance(config, Mapping):
         raise ValueError(f"Config must be mapping, got '{config!r}'")
-    parsed: dict[str, ResourceOptions] = {}
+    parsed: dict[Any, ResourceOptions] = {}
     for origin, options in config.items():
-        if not isinstance(origin, str):
+        if not isinstance(origin, (str, re.Pattern)) and not callable(origin):
             raise ValueError(f"Origin must be string, got '{origin!r}'")
-        parsed[origin] = parse_options(options)
+        parsed[normalize_key(origin)] = parse_options(options)
     return parsed

@@ -1,0 +1,145 @@
+"""Origin patterns over real HTTP: each kind with allowed and disallowed origins."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import ResourceOptions
+
+from .conftest import ok, preflight_headers
+
+
+async def allowed(aiohttp_client, config, origin: str, *, mode: str = "app") -> str | None:
+    app = web.Application()
+    if mode == "app":
+        aiohttp_cors.enable(app, config)
+        app.router.add_put("/x", ok)
+    else:
+        aiohttp_cors.setup(app, defaults=config).add(app.router.add_put("/x", ok))
+    client = await aiohttp_client(app)
+    actual = await client.put("/x", headers={"Origin": origin})
+    preflight = await client.options("/x", headers=preflight_headers(origin=origin))
+    verdict = actual.headers.get("Access-Control-Allow-Origin")
+    assert verdict == preflight.headers.get("Access-Control-Allow-Origin")
+    assert (preflight.status == 200) == (verdict is not None)
+    return verdict
+
+
+SUBDOMAINS = {"https://*.example.com": ResourceOptions()}
+PORTS = {"http://localhost:*": ResourceOptions()}
+BOTH = {"https://*.example.com:*": ResourceOptions()}
+REGEX = {re.compile(r"https://(app|admin)\.example\.org"): ResourceOptions()}
+
+CASES = [
+    (SUBDOMAINS, "https://a.example.com", True),
+    (SUBDOMAINS, "https://a.b.example.com", True),
+    (SUBDOMAINS, "https://xn--bcher-kva.example.com", True),
+    (SUBDOMAINS, "https://example.com", False),
+    (SUBDOMAINS, "https://.example.com", False),
+    (SUBDOMAINS, "https://a..example.com", False),
+    (SUBDOMAINS, "https://example.com.evil.net", False),
+    (SUBDOMAINS, "https://a.example.com.evil.net", False),
+    (SUBDOMAINS, "https://evilexample.com", False),
+    (SUBDOMAINS, "https://a.evilexample.com", False),
+    (SUBDOMAINS, "http://a.example.com", False),
+    (SUBDOMAINS, "https://a.example.com:8443", False),
+    (SUBDOMAINS, "HTTPS://A.EXAMPLE.COM", False),
+    (SUBDOMAINS, "https://a.example.com/", False),
+    (SUBDOMAINS, "https://user@a.example.com", False),
+    (SUBDOMAINS, "null", False),
+    (PORTS, "http://localhost:3000", True),
+    (PORTS, "http://localhost", True),
+    (PORTS, "http://localhost:65535", True),
+    (PORTS, "https://localhost:3000", False),
+    (PORTS, "http://localhost.evil.net:3000", False),
+    (PORTS, "http://evil.localhost:3000", False),
+    (PORTS, "http://localhost:03000", False),
+    (PORTS, "http://localhost:", False),
+    (BOTH, "https://a.example.com:8443", True),
+    (BOTH, "https://a.example.com", True),
+    (BOTH, "https://example.com:8443", False),
+    (REGEX, "https://app.example.org", True),
+    (REGEX, "https://admin.example.org", True),
+    (REGEX, "https://app.example.org.evil.net", False),
+    (REGEX, "xhttps://app.example.org", False),
+    (REGEX, "https://other.example.org", False),
+]
+
+
+@pytest.mark.parametrize("mode", ["app", "route"])
+@pytest.mark.parametrize(("config", "origin", "expected"), CASES)
+async def test_patterns(aiohttp_client, config, origin, expected, mode):
+    verdict = await allowed(aiohttp_client, config, origin, mode=mode)
+    assert verdict == (origin if expected else None)  # echoed exactly as sent
+
+
+async def test_configured_origins_are_normalised(aiohttp_client):
+    config = {
+        "HTTPS://App.Example:443": ResourceOptions(),
+        "https://bücher.example": ResourceOptions(),
+        "http://LOCALHOST:80": ResourceOptions(),
+    }
+    for origin in ("https://app.example", "https://xn--bcher-kva.example", "http://localhost"):
+        assert await allowed(aiohttp_client, config, origin) == origin
+    assert await allowed(aiohttp_client, config, "https://App.Example") is None
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_predicate(aiohttp_client, asynchronous):
+    calls: list[tuple[str, str]] = []
+    allow_list = {"https://tenant-1.example"}
+
+    def check(origin: str, request: web.Request) -> bool:
+        calls.append((origin, request.path))
+        return origin in allow_list
+
+    async def check_async(origin: str, request: web.Request) -> bool:
+        return check(origin, request)
+
+    config = {check_async if asynchronous else check: ResourceOptions(allow_credentials=True)}
+    assert await allowed(aiohttp_client, config, "https://tenant-1.example") == (
+        "https://tenant-1.example"
+    )
+    assert await allowed(aiohttp_client, config, "https://tenant-2.example") is None
+    assert ("https://tenant-1.example", "/x") in calls
+
+
+async def test_precedence_between_kinds(aiohttp_client):
+    def everyone(origin: str, request: web.Request) -> bool:
+        return origin.endswith(".net")
+
+    config = {
+        "*": ResourceOptions(expose_headers=("X-Star",)),
+        everyone: ResourceOptions(expose_headers=("X-Predicate",)),
+        re.compile(r"https://[a-z]+\.example\.com"): ResourceOptions(expose_headers=("X-Regex",)),
+        "https://*.example.com": ResourceOptions(expose_headers=("X-Wildcard",)),
+        "https://app.example.com": ResourceOptions(expose_headers=("X-Exact",)),
+    }
+    app = web.Application()
+    aiohttp_cors.enable(app, config)
+    app.router.add_get("/x", ok)
+    client = await aiohttp_client(app)
+    for origin, expected in [
+        ("https://app.example.com", "X-Exact"),
+        ("https://b.example.com", "X-Wildcard"),
+        ("https://some.net", "X-Predicate"),
+        ("https://other.org", "X-Star"),
+    ]:
+        resp = await client.get("/x", headers={"Origin": origin})
+        assert resp.headers["Access-Control-Expose-Headers"] == expected, origin
+    resp = await client.get("/x", headers={"Origin": "null"})
+    assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_many_origins_and_patterns(aiohttp_client):
+    config: dict[object, ResourceOptions] = {
+        f"https://site-{n}.example": ResourceOptions() for n in range(10_000)
+    }
+    config.update({f"https://*.tenant-{n}.example": ResourceOptions() for n in range(1_000)})
+    for origin in ("https://site-9999.example", "https://a.tenant-999.example"):
+        assert await allowed(aiohttp_client, config, origin) == origin
+    assert await allowed(aiohttp_client, config, "https://tenant-999.example") is None
