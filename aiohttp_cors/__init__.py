@@ -13,6 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ._app import APP_CORS_KEY, AppCors, enable
+from ._validate import CorsConfigError, Unsafe
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import Config, ResourceOptions
@@ -31,8 +32,10 @@ __all__ = (
     "APP_CORS_KEY",
     "AppCors",
     "CorsConfig",
+    "CorsConfigError",
     "CorsViewMixin",
     "ResourceOptions",
+    "Unsafe",
     "__author__",
     "__copyright__",
     "__email__",

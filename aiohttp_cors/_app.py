@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
 from ._policy import PREFLIGHT_FAILED, OriginPolicy, Pending, finish_actual, merge, preflight_answer
+from ._validate import Unsafe, validate
 from .mixin import ROUTE_MODE_ENTRIES, implemented_methods
 from .resource_options import Config, ResourceOptions, parse_config
 
@@ -139,8 +140,10 @@ def _split(routing_entity: Any) -> tuple[web.AbstractResource, str | None]:
 class AppCors:
     """CORS for a whole application; created by :func:`enable`."""
 
-    def __init__(self, app: web.Application, config: Config | None) -> None:
+    def __init__(self, app: web.Application, config: Config | None, unsafe: Unsafe) -> None:
+        validate(config, unsafe)
         self._app = app
+        self._unsafe = unsafe
         self._state = _State(parse_config(config), {})
         app.middlewares.insert(0, _preflight_middleware)
         app.on_response_prepare.append(self._on_response_prepare)
@@ -156,6 +159,7 @@ class AppCors:
         *config* is merged over the application's: its entries win.
         """
         key = _split(routing_entity)
+        validate(config, self._unsafe)
         parsed = parse_config(config)
         state = self._state
         self._state = _State(state.config, {**state.override_configs, key: parsed})
@@ -174,6 +178,7 @@ class AppCors:
         The new policy is built completely, then swapped in with one assignment:
         each request sees either the old policy or the new one, never a mix.
         """
+        validate(config, self._unsafe)
         self._state = _State(parse_config(config), self._state.override_configs)
 
     async def _preflight(
@@ -248,14 +253,20 @@ async def _preflight_middleware(request: web.Request, handler: _Handler) -> web.
 APP_CORS_KEY = web.AppKey("aiohttp_cors_app", AppCors)
 
 
-def enable(app: web.Application, config: Config | None = None) -> AppCors:
+def enable(
+    app: web.Application, config: Config | None = None, *, unsafe: Unsafe = Unsafe.NONE
+) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
-    *config* maps origins to options, as ``setup``'s ``defaults`` do. Routes
-    added with a route-mode ``CorsConfig.add`` keep their own configuration.
+    *config* maps origins (exact, ``"*"``, ``"null"``, ``https://*.example.com``,
+    ``http://localhost:*``, compiled regexes, predicates) to options, as
+    ``setup``'s ``defaults`` do. It is checked strictly: every problem is
+    reported in one :class:`CorsConfigError`; *unsafe* names deliberate
+    exceptions. Routes added with a route-mode ``CorsConfig.add`` keep their own
+    configuration.
     """
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
-    cors = AppCors(app, config)
+    cors = AppCors(app, config, unsafe)
     app[APP_CORS_KEY] = cors
     return cors

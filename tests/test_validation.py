@@ -1,0 +1,150 @@
+"""Fail-fast validation of app-wide configuration: each class of mistake, all at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import CorsConfigError, ResourceOptions, Unsafe
+
+from .conftest import ORIGIN, ok
+
+RO = ResourceOptions
+
+
+def problems_of(config, **kwargs) -> list[str]:
+    with pytest.raises(CorsConfigError) as info:
+        aiohttp_cors.enable(web.Application(), config, **kwargs)
+    assert isinstance(info.value, ValueError)
+    for problem in info.value.problems:
+        assert problem in str(info.value)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("origin", "fragment"),
+    [
+        ("https://app.example/", "has a trailing slash"),
+        ("https://app.example/api", "'/api' after the host"),
+        ("https://app.example?x=1", "'?x=1' after the host"),
+        ("https://app.example#top", "'#top' after the host"),
+        ("https://user:pw@app.example", "has user information"),
+        ("app.example", "is not an origin: write scheme://host[:port]"),
+        ("//app.example", "is not an origin"),
+        ("ftp://app.example", "has the scheme 'ftp'"),
+        ("https://app.example:0", "has the port '0'"),
+        ("https://app.example:70000", "has the port '70000'"),
+        ("https://app.example:80a", "has the port '80a'"),
+        (" https://app.example", "surrounding white space"),
+        ("https://app..example", "has an empty label"),
+        ("https://app.example.", "has an empty label"),
+        ("https://.example.com", "has an empty label"),
+        ("https://*.*.example.com", "a wildcard may only stand as the first label"),
+        ("https://app*.example.com", "a wildcard may only stand as the first label"),
+        ("https://", "the host is missing"),
+        ("https://app_example", "characters a host name cannot have"),
+    ],
+)
+def test_malformed_origins(origin, fragment):
+    (problem,) = problems_of({origin: RO()})
+    assert repr(origin) in problem
+    assert fragment in problem
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["*", "null", "https://*.com", "https://*.github.io", "https://*.co.uk", "http://*.localhost"],
+)
+def test_credentials_for_origins_anyone_can_have(origin):
+    (problem,) = problems_of({origin: RO(allow_credentials=True)})
+    assert repr(origin) in problem
+    assert "unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN" in problem
+    aiohttp_cors.enable(
+        web.Application(),
+        {origin: RO(allow_credentials=True)},
+        unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN,
+    )
+    aiohttp_cors.enable(web.Application(), {origin: RO()})  # without credentials: fine
+
+
+def test_wildcard_on_own_domain_with_credentials_is_fine():
+    aiohttp_cors.enable(
+        web.Application(),
+        {
+            "https://*.example.com": RO(allow_credentials=True),
+            "http://localhost:*": RO(allow_credentials=True),
+            re.compile(r"https://[a-z]+\.example\.org"): RO(allow_credentials=True),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (RO(allow_methods=["TRACE"]), "browsers never send 'TRACE'"),
+        (RO(allow_methods=["connect"]), "browsers never send 'CONNECT'"),
+        (RO(allow_methods=["GET PUT"]), "'GET PUT' is not a method name"),
+        (RO(allow_headers=["Cookie"]), "a page can never set 'COOKIE'"),
+        (RO(allow_headers=["Sec-Fetch-Mode"]), "a page can never set 'SEC-FETCH-MODE'"),
+        (RO(allow_headers=["Proxy-Authorization"]), "can never set 'PROXY-AUTHORIZATION'"),
+        (RO(allow_headers=["X Token"]), "'X TOKEN' is not a header name"),
+        (RO(expose_headers=["Set-Cookie"]), "browsers never expose 'Set-Cookie'"),
+        (RO(expose_headers=["Content-Type"]), "'Content-Type' is always readable"),
+        (RO(expose_headers=["X:Y"]), "'X:Y' is not a header name"),
+        (RO(max_age=100_000), "100000 s is more than any browser keeps a preflight"),
+    ],
+)
+def test_options_that_cannot_work(options, fragment):
+    (problem,) = problems_of({ORIGIN: options})
+    assert fragment in problem
+    assert repr(ORIGIN) in problem
+
+
+def test_bad_option_values_are_reported_with_the_rest():
+    found = problems_of(
+        {
+            "https://a.example/": RO(),
+            ORIGIN: {"allow_credentials": "yes"},
+            "https://b.example": {"nope": 1},
+            "*": RO(allow_credentials=True, expose_headers=["Set-Cookie"], max_age=10**6),
+            "ftp://c.example": RO(allow_methods=["TRACE"]),
+        }
+    )
+    assert len(found) == 8, found
+    assert any("'allow_credentials' must be boolean" in p for p in found)
+    assert any("Unexpected keywords in resource options: nope" in p for p in found)
+
+
+def test_not_a_mapping():
+    (problem,) = problems_of(["https://app.example"])
+    assert "must be a mapping" in problem
+
+
+async def test_add_and_reconfigure_are_checked_and_keep_the_old_policy(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {ORIGIN: RO()})
+    route = app.router.add_get("/x", ok)
+    with pytest.raises(CorsConfigError):
+        cors.add(route, {"https://bad.example/": RO()})
+    with pytest.raises(CorsConfigError):
+        cors.reconfigure({"*": RO(allow_credentials=True)})
+    client = await aiohttp_client(app)
+    resp = await client.get("/x", headers={"Origin": ORIGIN})
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    resp = await client.get("/x", headers={"Origin": "https://bad.example"})
+    assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+def test_route_mode_stays_lenient():
+    app = web.Application()
+    cors = aiohttp_cors.setup(
+        app,
+        defaults={
+            "*": RO(allow_credentials=True),
+            "https://app.example/": RO(expose_headers=["Content-Type"], max_age=10**6),
+        },
+    )
+    cors.add(app.router.add_get("/x", ok))
