@@ -14,7 +14,15 @@ from typing import Any, Final, TypeVar
 from aiohttp import hdrs, web
 
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
-from ._policy import PREFLIGHT_FAILED, OriginPolicy, Pending, finish_actual, merge, preflight_answer
+from ._policy import (
+    PREFLIGHT_FAILED,
+    OriginPolicy,
+    Pending,
+    finish_actual,
+    log_rejected_preflight,
+    merge,
+    preflight_answer,
+)
 from ._validate import Unsafe, validate
 from .mixin import ROUTE_MODE_ENTRIES, implemented_methods
 from .resource_options import Config, ResourceOptions, parse_config
@@ -203,6 +211,7 @@ class AppCors:
             _served_methods(request),
         )
         if isinstance(answer, str):
+            log_rejected_preflight(request, answer)
             return _PreflightAnswer(
                 status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: PREFLIGHT_VARY}
             )
@@ -230,7 +239,7 @@ class AppCors:
             options = (
                 await policy.match_async(origin, request) if isinstance(found, Pending) else found
             )
-        finish_actual(options, origin, response.headers)
+        finish_actual(options, origin, response.headers, request)
 
 
 @web.middleware

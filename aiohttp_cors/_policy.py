@@ -6,6 +6,7 @@ Pure functions over a compiled :class:`OriginPolicy`; no routing, no I/O.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Container, Mapping
 from typing import Any, Final
@@ -17,6 +18,9 @@ from ._headers import (
     ACAM,
     ACAO,
     ACEH,
+    ACRH,
+    ACRM,
+    ORIGIN,
     PREFLIGHT_VARY,
     VARY,
     expose_all_value,
@@ -26,6 +30,9 @@ from ._headers import (
 )
 from ._origins import Predicate, parse_origin, split_request_origin
 from .resource_options import ResourceOptions
+
+#: The library's logger: at DEBUG it says why each CORS request was refused.
+logger: Final = logging.getLogger("aiohttp_cors")
 
 #: Prefix of the text of every rejected preflight (403).
 PREFLIGHT_FAILED: Final = "CORS preflight request failed: "
@@ -244,13 +251,49 @@ def add_actual_headers(options: ResourceOptions, origin: str, headers: CIMultiDi
 
 
 def finish_actual(
-    options: ResourceOptions | None, origin: str | None, headers: CIMultiDict[str]
+    options: ResourceOptions | None,
+    origin: str | None,
+    headers: CIMultiDict[str],
+    request: Any,
 ) -> None:
     """Complete an actual response of a CORS-enabled resource.
 
     ``Vary: Origin`` goes on every such response, with or without an allowed
     Origin, so that no cache hands one origin's answer to another.
     """
-    if options is not None and origin is not None:
-        add_actual_headers(options, origin, headers)
+    if origin is not None:
+        if options is not None:
+            add_actual_headers(options, origin, headers)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "CORS: origin %s is not allowed for %s %s (resource %s): no CORS headers sent",
+                ascii(origin),
+                ascii(request.method),
+                ascii(request.path),
+                describe_resource(request),
+            )
     merge_vary(headers)
+
+
+def log_rejected_preflight(request: Any, reason: str) -> None:
+    """Say at DEBUG why a preflight failed; request-controlled values are escaped."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "CORS: preflight rejected for %s %s (resource %s, Origin %s, "
+            "Access-Control-Request-Method %s, Access-Control-Request-Headers %s): %s",
+            ascii(request.method),
+            ascii(request.path),
+            describe_resource(request),
+            ascii(request.headers.get(ORIGIN)),
+            ascii(request.headers.get(ACRM)),
+            ascii(",".join(request.headers.getall(ACRH, ()))),
+            ascii(reason),
+        )
+
+
+def describe_resource(request: Any) -> str:
+    """The resource a request was routed to, for logs (its path pattern)."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "none: the router found no route"
+    return ascii(resource.canonical)

@@ -19,6 +19,7 @@ from ._policy import (
     OriginPolicy,
     Pending,
     finish_actual,
+    log_rejected_preflight,
     merge,
     method_not_allowed,
     preflight_answer,
@@ -29,9 +30,12 @@ from .resource_options import ResourceOptions, parse_config
 _STATIC_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 
 
-def preflight_response(answer: list[tuple[str, str]] | str) -> web.StreamResponse:
+def preflight_response(
+    request: web.Request, answer: list[tuple[str, str]] | str
+) -> web.StreamResponse:
     """The 200 answer of an approved preflight; raises the 403 of a rejected one."""
     if isinstance(answer, str):
+        log_rejected_preflight(request, answer)
         raise web.HTTPForbidden(text=PREFLIGHT_FAILED + answer, headers={VARY: PREFLIGHT_VARY})
     return web.Response(headers=answer)
 
@@ -203,7 +207,7 @@ class ResourceEntry:
                 headers.getall(ACRH, []),
                 entry.route_methods,
             )
-        return preflight_response(answer)
+        return preflight_response(request, answer)
 
 
 class UrlDispatcherAdapter:
@@ -295,4 +299,4 @@ class UrlDispatcherAdapter:
             options = (
                 await policy.match_async(origin, request) if isinstance(found, Pending) else found
             )
-        finish_actual(options, origin, response.headers)
+        finish_actual(options, origin, response.headers, request)

@@ -154,7 +154,7 @@ class CorsConfig:
         answer = preflight_answer(
             policy, options, origin, method, headers.getall(ACRH, []), tuple(methods)
         )
-        return preflight_response(answer)
+        return preflight_response(request, answer)
 
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
@@ -167,7 +167,7 @@ class CorsConfig:
         policy = merge(config, self._defaults)
         origin = request.headers.get(ORIGIN)
         options = None if origin is None else await policy.match_async(origin, request)
-        finish_actual(options, origin, response.headers)
+        finish_actual(options, origin, response.headers, request)
 
 
 #: Where ``setup`` stores the application's ``CorsConfig``.

@@ -1,0 +1,59 @@
+"""The DEBUG log says why a CORS request was refused, and cannot be forged."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import ResourceOptions
+
+from .conftest import ORIGIN, OTHER, ok, preflight_headers
+
+
+async def test_rejections_are_explained(aiohttp_client, caplog):
+    caplog.set_level(logging.DEBUG, logger="aiohttp_cors")
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(allow_headers=("X-A",))})
+    cors.add(app.router.add_put("/items/{id}", ok))
+    client = await aiohttp_client(app)
+
+    await client.options("/items/1", headers=preflight_headers(headers="x-b"))
+    await client.options("/items/1", headers=preflight_headers(origin=OTHER))
+    await client.put("/items/1", headers={"Origin": OTHER})
+    await client.put("/items/1", headers={"Origin": ORIGIN})  # allowed: nothing logged
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 3, messages
+    assert "headers are not allowed: X-B" in messages[0]
+    assert "'/items/{id}'" in messages[0]
+    assert f"origin '{OTHER}' is not allowed" in messages[1]
+    assert f"origin '{OTHER}' is not allowed for 'PUT' '/items/1'" in messages[2]
+    assert all(record.name == "aiohttp_cors" for record in caplog.records)
+
+
+async def test_app_mode_logs_and_escapes_request_values(aiohttp_client, caplog):
+    caplog.set_level(logging.DEBUG, logger="aiohttp_cors")
+    app = web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()})
+    app.router.add_get("/x", ok)
+    client = await aiohttp_client(app)
+    await client.get("/x%0aCORS:%20forged%20line", headers={"Origin": OTHER})
+    await client.options("/x", headers=preflight_headers(origin="https://\u00e9vil.example"))
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2, messages
+    assert all("\n" not in message and message.isascii() for message in messages)
+    assert "\\nCORS: forged line" in messages[0]
+    assert "none: the router found no route" in messages[0]
+    assert "preflight rejected" in messages[1]
+
+
+async def test_nothing_is_logged_above_debug(aiohttp_client, caplog):
+    caplog.set_level(logging.INFO, logger="aiohttp_cors")
+    app = web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()})
+    app.router.add_get("/x", ok)
+    client = await aiohttp_client(app)
+    await client.get("/x", headers={"Origin": OTHER})
+    await client.options("/x", headers=preflight_headers(origin=OTHER))
+    assert not caplog.records
