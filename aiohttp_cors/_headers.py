@@ -29,25 +29,28 @@ PREFLIGHT_VARY: Final = "Origin, Access-Control-Request-Method, Access-Control-R
 #: RFC 9110 ``token``: what a header name or a method may consist of.
 TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
-#: Response headers a page can read without ``Access-Control-Expose-Headers``
-#: (Fetch), those that can never be exposed, and hop-by-hop ones: all are left
-#: out of the list sent for ``expose_headers="*"``.
-NOT_LISTED_FOR_EXPOSE_ALL: Final = frozenset(
+#: Response headers a page can read without ``Access-Control-Expose-Headers`` (Fetch).
+SAFELISTED_RESPONSE_HEADERS: Final = frozenset(
     {
         "cache-control",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
         "content-language",
         "content-length",
         "content-type",
         "expires",
         "last-modified",
         "pragma",
-        "set-cookie",
-        "set-cookie2",
     }
 )
+
+#: Left out of the list sent for ``expose_headers="*"``: the safelisted names,
+#: those that can never be exposed, and hop-by-hop ones.
+NOT_LISTED_FOR_EXPOSE_ALL: Final = SAFELISTED_RESPONSE_HEADERS | {
+    "connection",
+    "keep-alive",
+    "set-cookie",
+    "set-cookie2",
+    "transfer-encoding",
+}
 
 #: The methods browsers upper-case before sending (Fetch "normalize a method").
 NORMALIZED_METHODS: Final = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from ._headers import TOKEN_RE
+from ._headers import SAFELISTED_RESPONSE_HEADERS, TOKEN_RE
 from ._origins import parse_origin
 from .resource_options import ResourceOptions, parse_options
 
@@ -44,19 +44,6 @@ FORBIDDEN_REQUEST_HEADERS: Final = frozenset(
         "transfer-encoding",
         "upgrade",
         "via",
-    }
-)
-
-#: Response headers every page can read: exposing them changes nothing.
-SAFELISTED_RESPONSE_HEADERS: Final = frozenset(
-    {
-        "cache-control",
-        "content-language",
-        "content-length",
-        "content-type",
-        "expires",
-        "last-modified",
-        "pragma",
     }
 )
 
