@@ -8,22 +8,36 @@ aiohttp's own 404/405 and the 500 of an unhandled exception included.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Container, Mapping
 from typing import Any, Final, TypeVar
 
 from aiohttp import hdrs, web
 
-from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
+from ._headers import (
+    ACAPN,
+    ACRH,
+    ACRM,
+    ACRPN,
+    ORIGIN,
+    PNA_PREFLIGHT_VARY,
+    PREFLIGHT_VARY,
+    VARY,
+)
+from ._origins import DEFAULT_PORTS, split_request_origin
 from ._policy import (
     PREFLIGHT_FAILED,
     OriginPolicy,
     Pending,
+    describe_resource,
     finish_actual,
     log_rejected_preflight,
+    logger,
     merge,
     preflight_answer,
+    printable,
 )
-from ._validate import Unsafe, validate
+from ._validate import CorsConfigError, Unsafe, validate
 from .mixin import ROUTE_MODE_ENTRIES, implemented_methods
 from .resource_options import Config, ResourceOptions, parse_config
 
@@ -136,6 +150,32 @@ def _owner(request: web.Request) -> AppCors | None:
     return None
 
 
+#: Prefix of the text of every WebSocket handshake the origin guard refuses (403).
+WEBSOCKET_REFUSED: Final = "WebSocket handshake rejected: "
+
+
+def _is_websocket_handshake(request: web.Request) -> bool:
+    if request.method != hdrs.METH_GET:
+        return False
+    upgrade = request.headers.get(hdrs.UPGRADE)
+    return upgrade is not None and "websocket" in upgrade.lower()
+
+
+def _origin_parts(origin: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) of *origin*, lower-cased, without the scheme's default port."""
+    parts = split_request_origin(origin.lower())
+    if parts is None:
+        return None
+    scheme, host, port = parts
+    return scheme, host, "" if DEFAULT_PORTS.get(scheme) == port else port
+
+
+def _same_origin(request: web.Request, origin: str) -> bool:
+    """Whether *origin* is the origin the request was sent to (its scheme and ``Host``)."""
+    parts = _origin_parts(origin)
+    return parts is not None and parts == _origin_parts(f"{request.scheme}://{request.host}")
+
+
 def _split(routing_entity: Any) -> tuple[web.AbstractResource, str | None]:
     if isinstance(routing_entity, web.AbstractRoute) and routing_entity.resource is not None:
         method = routing_entity.method
@@ -148,10 +188,33 @@ def _split(routing_entity: Any) -> tuple[web.AbstractResource, str | None]:
 class AppCors:
     """CORS for a whole application; created by :func:`enable`."""
 
-    def __init__(self, app: web.Application, config: Config | None, unsafe: Unsafe) -> None:
-        validate(config, unsafe)
+    def __init__(
+        self,
+        app: web.Application,
+        config: Config | None,
+        unsafe: Unsafe,
+        allow_private_network: bool = False,
+        guard_websockets: bool = False,
+    ) -> None:
+        problems = [
+            f"{name}={flag!r}: give True or False"
+            for name, flag in (
+                ("allow_private_network", allow_private_network),
+                ("guard_websockets", guard_websockets),
+            )
+            if not isinstance(flag, bool)
+        ]
+        try:
+            validate(config, unsafe)
+        except CorsConfigError as error:
+            problems[:0] = error.problems
+        if problems:
+            raise CorsConfigError(problems)
         self._app = app
         self._unsafe = unsafe
+        self._private_network = allow_private_network
+        self._preflight_vary = PNA_PREFLIGHT_VARY if allow_private_network else PREFLIGHT_VARY
+        self.guard_websockets = guard_websockets
         self._state = _State(parse_config(config), {})
         app.middlewares.insert(0, _preflight_middleware)
         app.on_response_prepare.append(self._on_response_prepare)
@@ -202,20 +265,50 @@ class AppCors:
         if policy is EXCLUDED:
             return None
         assert isinstance(policy, OriginPolicy)
+        headers = request.headers
         answer = preflight_answer(
             policy,
             await policy.match_async(origin, request),
             origin,
             method,
-            request.headers.getall(ACRH, []),
+            headers.getall(ACRH, []),
             _served_methods(request),
+            self._preflight_vary,
         )
         if isinstance(answer, str):
             log_rejected_preflight(request, answer)
             return _PreflightAnswer(
-                status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: PREFLIGHT_VARY}
+                status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: self._preflight_vary}
             )
+        if ACRPN in headers:
+            if self._private_network and headers[ACRPN].lower() == "true":
+                answer.append((ACAPN, "true"))
+            elif logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "CORS: preflight for %s %s asks for Private Network Access "
+                    "(%s: %s), not enabled: answered without %s",
+                    ascii(request.method),
+                    ascii(request.path),
+                    ACRPN,
+                    ascii(headers[ACRPN]),
+                    ACAPN,
+                )
         return _PreflightAnswer(headers=answer)
+
+    async def _websocket_refusal(self, request: web.Request, origin: str) -> str | None:
+        """Why a WebSocket handshake from *origin* must be refused, or ``None``."""
+        if _same_origin(request, origin):
+            return None
+        state = self._state
+        resource = request.match_info.route.resource
+        entry = ROUTE_MODE_ENTRIES.get(resource) if resource is not None else None
+        if entry is not None:
+            policy: OriginPolicy | _Excluded = OriginPolicy(entry.config_for(hdrs.METH_GET))
+        else:
+            policy = state.lookup(resource, hdrs.METH_GET)
+        if isinstance(policy, OriginPolicy) and await policy.match_async(origin, request):
+            return None
+        return f"origin '{printable(origin)}' is not allowed"
 
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
@@ -255,7 +348,26 @@ async def _preflight_middleware(request: web.Request, handler: _Handler) -> web.
                 answer = await owner._preflight(request, origin, method)
                 if answer is not None:
                     return answer
+    elif _is_websocket_handshake(request):
+        headers = request.headers
+        origin = headers.get(ORIGIN) or headers.get(_LEGACY_WEBSOCKET_ORIGIN)
+        owner = _owner(request)
+        if origin is not None and owner is not None and owner.guard_websockets:
+            refusal = await owner._websocket_refusal(request, origin)
+            if refusal is not None:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "CORS: WebSocket handshake rejected for %s (resource %s): %s",
+                        ascii(request.path),
+                        describe_resource(request),
+                        ascii(refusal),
+                    )
+                return web.Response(status=403, text=WEBSOCKET_REFUSED + refusal)
     return await handler(request)
+
+
+# Sent instead of Origin by browsers of the pre-RFC 6455 protocol drafts.
+_LEGACY_WEBSOCKET_ORIGIN: Final = "Sec-WebSocket-Origin"
 
 
 #: Where :func:`enable` stores the application's ``AppCors``.
@@ -263,7 +375,12 @@ APP_CORS_KEY = web.AppKey("aiohttp_cors_app", AppCors)
 
 
 def enable(
-    app: web.Application, config: Config | None = None, *, unsafe: Unsafe = Unsafe.NONE
+    app: web.Application,
+    config: Config | None = None,
+    *,
+    unsafe: Unsafe = Unsafe.NONE,
+    allow_private_network: bool = False,
+    guard_websockets: bool = False,
 ) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
@@ -273,9 +390,15 @@ def enable(
     reported in one :class:`CorsConfigError`; *unsafe* names deliberate
     exceptions. Routes added with a route-mode ``CorsConfig.add`` keep their own
     configuration.
+
+    *allow_private_network* answers Private Network Access preflights
+    (``Access-Control-Request-Private-Network: true``) of allowed requests with
+    ``Access-Control-Allow-Private-Network: true`` (a legacy Chromium protocol).
+    *guard_websockets* refuses (403) WebSocket handshakes whose ``Origin`` is
+    neither the server's own origin nor allowed by the policy.
     """
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
-    cors = AppCors(app, config, unsafe)
+    cors = AppCors(app, config, unsafe, allow_private_network, guard_websockets)
     app[APP_CORS_KEY] = cors
     return cors

@@ -23,8 +23,13 @@ ACMA: Final = hdrs.ACCESS_CONTROL_MAX_AGE
 ACRM: Final = hdrs.ACCESS_CONTROL_REQUEST_METHOD
 ACRH: Final = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
 
+ACRPN: Final = "Access-Control-Request-Private-Network"
+ACAPN: Final = "Access-Control-Allow-Private-Network"
+
 #: ``Vary`` of every preflight answer: each of these request headers changes it.
 PREFLIGHT_VARY: Final = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+#: ``Vary`` of preflight answers when Private Network Access answers are enabled.
+PNA_PREFLIGHT_VARY: Final = f"{PREFLIGHT_VARY}, {ACRPN}"
 
 #: RFC 9110 ``token``: what a header name or a method may consist of.
 TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -197,6 +197,7 @@ def preflight_answer(
     method: str,
     request_headers: list[str],
     route_methods: Container[str],
+    vary: str = PREFLIGHT_VARY,
 ) -> list[tuple[str, str]] | str:
     """Decide a preflight: the headers of the 200 answer, or the rejection reason.
 
@@ -227,7 +228,7 @@ def preflight_answer(
     answer = [(ACAO, origin), *compiled.preflight_headers, (ACAM, method)]
     if names:
         answer.append((ACAH, ",".join(name.upper() for name in names)))
-    answer.append((VARY, PREFLIGHT_VARY))
+    answer.append((VARY, vary))
     return answer
 
 

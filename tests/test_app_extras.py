@@ -1,0 +1,189 @@
+"""App-wide opt-ins over real HTTP: Private Network Access answers, the WebSocket origin guard."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import ResourceOptions
+
+from .conftest import ORIGIN, OTHER, ok, preflight_headers
+
+PNA = {"Access-Control-Request-Private-Network": "true"}
+ALLOW_PNA = "Access-Control-Allow-Private-Network"
+
+
+def pna_app(**flags: bool) -> web.Application:
+    app = web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions(allow_methods=["PUT"])}, **flags)
+    app.router.add_put("/api", ok)
+    return app
+
+
+async def test_private_network_answer_when_enabled(aiohttp_client):
+    client = await aiohttp_client(pna_app(allow_private_network=True))
+    resp = await client.options("/api", headers={**preflight_headers(), **PNA})
+    assert resp.status == 200
+    assert resp.headers[ALLOW_PNA] == "true"
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    vary = [v.strip() for v in resp.headers["Vary"].split(",")]
+    assert "Access-Control-Request-Private-Network" in vary
+    assert "Origin" in vary
+
+
+async def test_private_network_not_for_a_plain_preflight_or_a_refused_one(aiohttp_client):
+    client = await aiohttp_client(pna_app(allow_private_network=True))
+    plain = await client.options("/api", headers=preflight_headers())
+    assert plain.status == 200
+    assert ALLOW_PNA not in plain.headers
+    refused = await client.options("/api", headers={**preflight_headers(OTHER), **PNA})
+    assert refused.status == 403
+    assert ALLOW_PNA not in refused.headers
+    assert "Access-Control-Request-Private-Network" in refused.headers["Vary"]
+    wrong_method = await client.options("/api", headers={**preflight_headers(method="GET"), **PNA})
+    assert wrong_method.status == 403
+    assert ALLOW_PNA not in wrong_method.headers
+
+
+async def test_private_network_off_by_default(aiohttp_client, caplog):
+    client = await aiohttp_client(pna_app())
+    with caplog.at_level(logging.DEBUG, logger="aiohttp_cors"):
+        resp = await client.options("/api", headers={**preflight_headers(), **PNA})
+    # The preflight is still answered as CORS (the browser decides); only PNA is absent.
+    assert resp.status == 200
+    assert ALLOW_PNA not in resp.headers
+    assert "Private-Network" not in resp.headers["Vary"]
+    assert "asks for Private Network Access" in caplog.text
+
+
+def test_flags_must_be_booleans():
+    with pytest.raises(aiohttp_cors.CorsConfigError) as info:
+        aiohttp_cors.enable(
+            web.Application(),
+            {"https://app.example/": ResourceOptions()},
+            allow_private_network="yes",  # type: ignore[arg-type]
+            guard_websockets=1,  # type: ignore[arg-type]
+        )
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert "allow_private_network='yes'" in str(info.value)
+    assert "guard_websockets=1" in str(info.value)
+
+
+async def echo_socket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    async for message in socket:
+        await socket.send_str("echo " + message.data)
+    return socket
+
+
+def socket_app(guard: bool = True) -> tuple[web.Application, aiohttp_cors.AppCors]:
+    app = web.Application()
+    cors = aiohttp_cors.enable(
+        app, {ORIGIN: ResourceOptions(), "https://*.example.com": ResourceOptions()}
+    )
+    cors.guard_websockets = guard
+    app.router.add_get("/ws", echo_socket)
+    return app, cors
+
+
+async def talk(client, origin: str | None, header: str = "Origin") -> str:
+    headers = {header: origin} if origin is not None else {}
+    async with client.ws_connect("/ws", headers=headers) as socket:
+        await socket.send_str("hi")
+        return (await socket.receive_str())
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [ORIGIN, "https://chat.example.com", None],
+    ids=["listed", "wildcard", "no-origin-not-a-browser"],
+)
+async def test_websocket_guard_lets_allowed_origins_in(aiohttp_client, origin):
+    app, _ = socket_app()
+    client = await aiohttp_client(app)
+    assert await talk(client, origin) == "echo hi"
+
+
+async def test_websocket_guard_lets_the_same_origin_in(aiohttp_client):
+    app, _ = socket_app()
+    client = await aiohttp_client(app)
+    own = f"http://{client.server.host}:{client.server.port}"
+    assert await talk(client, own) == "echo hi"
+    assert await talk(client, own.upper().replace("HTTP", "http")) == "echo hi"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [OTHER, "https://example.com", "https://example.com.evil.net", "null", "http://127.0.0.1:1"],
+)
+async def test_websocket_guard_refuses_other_origins(aiohttp_client, origin, caplog):
+    app, _ = socket_app()
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.DEBUG, logger="aiohttp_cors"):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await talk(client, origin)
+    assert info.value.status == 403
+    assert "WebSocket handshake rejected" in caplog.text
+    resp = await client.get("/ws", headers={"Origin": origin, "Upgrade": "websocket"})
+    assert resp.status == 403
+    assert (await resp.text()).startswith("WebSocket handshake rejected: origin ")
+
+
+async def test_websocket_guard_reads_the_legacy_origin_header(aiohttp_client):
+    app, _ = socket_app()
+    client = await aiohttp_client(app)
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await talk(client, OTHER, header="Sec-WebSocket-Origin")
+    assert await talk(client, ORIGIN, header="Sec-WebSocket-Origin") == "echo hi"
+
+
+async def test_websocket_guard_is_opt_in(aiohttp_client):
+    app, _ = socket_app(guard=False)
+    client = await aiohttp_client(app)
+    assert await talk(client, OTHER) == "echo hi"
+
+
+async def test_websocket_guard_follows_overrides_exclusions_and_reconfiguration(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()}, guard_websockets=True)
+    cors.add(app.router.add_get("/open", echo_socket), {OTHER: ResourceOptions()})
+    cors.exclude(app.router.add_get("/closed", echo_socket))
+    client = await aiohttp_client(app)
+
+    async def status(path: str, origin: str) -> int:
+        resp = await client.get(path, headers={"Origin": origin, "Upgrade": "websocket"})
+        return resp.status
+
+    assert await status("/open", OTHER) != 403
+    assert await status("/closed", ORIGIN) == 403
+    cors.reconfigure({"https://new.example": ResourceOptions()})
+    assert await status("/open", ORIGIN) == 403
+    assert await status("/open", "https://new.example") != 403
+
+
+async def test_websocket_guard_uses_route_mode_config_where_given(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()}, guard_websockets=True)
+    route_mode = aiohttp_cors.setup(app)
+    route_mode.add(app.router.add_get("/ws", echo_socket), {OTHER: ResourceOptions()})
+    assert cors.guard_websockets
+    client = await aiohttp_client(app)
+    assert await talk(client, OTHER) == "echo hi"
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await talk(client, ORIGIN)
+
+
+async def test_websocket_guard_leaves_plain_requests_alone(aiohttp_client):
+    app = web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()}, guard_websockets=True)
+    app.router.add_get("/page", ok)
+    client = await aiohttp_client(app)
+    resp = await client.get("/page", headers={"Origin": OTHER})
+    assert resp.status == 200
+    assert "Access-Control-Allow-Origin" not in resp.headers
