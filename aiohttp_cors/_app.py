@@ -276,7 +276,11 @@ class AppCors:
             self._preflight_vary,
         )
         if isinstance(answer, str):
-            log_rejected_preflight(request, answer)
+            if logger.isEnabledFor(logging.DEBUG):
+                if resource is None:
+                    resource = await _resource_at_path(request, [method])
+                where = ascii(resource.canonical) if resource is not None else None
+                log_rejected_preflight(request, answer, where)
             return _PreflightAnswer(
                 status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: self._preflight_vary}
             )

@@ -276,15 +276,18 @@ def finish_actual(
     merge_vary(headers)
 
 
-def log_rejected_preflight(request: Any, reason: str) -> None:
-    """Say at DEBUG why a preflight failed; request-controlled values are escaped."""
+def log_rejected_preflight(request: Any, reason: str, resource: str | None = None) -> None:
+    """Say at DEBUG why a preflight failed; request-controlled values are escaped.
+
+    *resource* describes the resource when the request's own routing does not.
+    """
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "CORS: preflight rejected for %s %s (resource %s, Origin %s, "
             "Access-Control-Request-Method %s, Access-Control-Request-Headers %s): %s",
             ascii(request.method),
             ascii(request.path),
-            describe_resource(request),
+            resource or describe_resource(request),
             ascii(request.headers.get(ORIGIN)),
             ascii(request.headers.get(ACRM)),
             ascii(",".join(request.headers.getall(ACRH, ()))),
@@ -294,7 +297,12 @@ def log_rejected_preflight(request: Any, reason: str) -> None:
 
 def describe_resource(request: Any) -> str:
     """The resource a request was routed to, for logs (its path pattern)."""
-    resource = request.match_info.route.resource
-    if resource is None:
-        return "none: the router found no route"
-    return ascii(resource.canonical)
+    match_info = request.match_info
+    resource = match_info.route.resource
+    if resource is not None:
+        return ascii(resource.canonical)
+    allowed = getattr(match_info.http_exception, "allowed_methods", None)
+    if allowed:
+        served = ", ".join(sorted(allowed))
+        return f"none for {request.method!a}: the path serves {served}"
+    return "none: the router found no route"

@@ -96,7 +96,7 @@ async def talk(client, origin: str | None, header: str = "Origin") -> str:
     headers = {header: origin} if origin is not None else {}
     async with client.ws_connect("/ws", headers=headers) as socket:
         await socket.send_str("hi")
-        return (await socket.receive_str())
+        return await socket.receive_str()
 
 
 @pytest.mark.parametrize(
@@ -125,9 +125,11 @@ async def test_websocket_guard_lets_the_same_origin_in(aiohttp_client):
 async def test_websocket_guard_refuses_other_origins(aiohttp_client, origin, caplog):
     app, _ = socket_app()
     client = await aiohttp_client(app)
-    with caplog.at_level(logging.DEBUG, logger="aiohttp_cors"):
-        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
-            await talk(client, origin)
+    with (
+        caplog.at_level(logging.DEBUG, logger="aiohttp_cors"),
+        pytest.raises(aiohttp.WSServerHandshakeError) as info,
+    ):
+        await talk(client, origin)
     assert info.value.status == 403
     assert "WebSocket handshake rejected" in caplog.text
     resp = await client.get("/ws", headers={"Origin": origin, "Upgrade": "websocket"})

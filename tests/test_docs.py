@@ -28,8 +28,29 @@ def run_block(source: str) -> dict[str, Any]:
     return namespace
 
 
+# A block followed by "prints" and a text block must print exactly that.
+PRINTS = re.compile(
+    r"^```python\n(.*?)^```\n\nprints\n\n```text\n(.*?)^```", re.DOTALL | re.MULTILINE
+)
+
+
+def printing_blocks() -> list[Any]:
+    found = []
+    for path in DOCS:
+        for number, match in enumerate(PRINTS.finditer(path.read_text()), 1):
+            found.append(pytest.param(match.group(1), match.group(2), id=f"{path.name}-{number}"))
+    return found
+
+
+@pytest.mark.parametrize(("source", "printed"), printing_blocks())
+def test_block_prints_what_the_docs_say(source, printed, capsys):
+    run_block(source)
+    assert capsys.readouterr().out == printed
+
+
 def test_docs_have_examples():
     assert len(blocks()) >= 6
+    assert printing_blocks()
 
 
 @pytest.mark.parametrize("source", blocks())
