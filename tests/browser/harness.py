@@ -1,0 +1,214 @@
+"""Table-driven CORS cases in Chromium: a page on one origin, the API on another.
+
+The page is served from ``http://127.0.0.1:P1``; every case gets its own API server
+(its own configuration) on ``http://localhost:P``. The page runs the case's
+``fetch`` (or WebSocket) and reports what the browser let it read; the API server
+logs every request it answered, so a case can also say how many preflights the
+browser sent and how many times the handler ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.test_utils import unused_port
+
+PAGE_HOST: Final = "127.0.0.1"
+API_HOST: Final = "localhost"
+
+# Requests the API servers answered, per server: (method, preflight?, path, status).
+LOG: Final = web.AppKey("browser_log", list)
+# Handler runs, per server (any sub-application's handler counts for the root's log).
+HITS: Final = web.AppKey("browser_hits", list)
+
+
+def hit(request: web.Request) -> None:
+    """Record that a handler ran (call it from every case handler)."""
+    request.config_dict[HITS].append((request.method, request.path))
+
+
+def handler(
+    text: str = "ok", status: int = 200, headers: dict[str, str] | None = None
+) -> Callable[[web.Request], Any]:
+    """A case handler answering *text* with *status* and *headers*."""
+
+    async def handle(request: web.Request) -> web.Response:
+        hit(request)
+        return web.Response(text=text, status=status, headers=headers)
+
+    return handle
+
+
+@dataclass
+class Case:
+    """One request a page makes, and what the browser must make of it."""
+
+    name: str
+    build: Callable[[], web.Application]
+    path: str = "/"
+    init: dict[str, Any] = field(default_factory=dict)  # fetch()'s second argument
+    verdict: str = "readable"  # or "blocked"
+    status: int | None = 200  # what the page reads (readable cases)
+    body: str | None = "ok"  # None: not checked
+    read: dict[str, str | None] = field(default_factory=dict)  # header -> value the page sees
+    preflights: int = 0  # preflights the server received
+    reached: int = 1  # handler runs
+    repeat: int = 1  # the fetch is made this many times (max_age caching)
+    origin: str = "page"  # "page", or "null" for a sandboxed iframe
+    before: str | None = None  # "no-cors": the URL is first loaded without CORS
+    websocket: bool = False  # open a WebSocket to the path instead of fetch()
+
+
+# Runs in the page (or in the sandboxed iframe): the case's requests, and what the
+# browser let the script see.
+FETCH_JS: Final = """
+async ({url, init, read, repeat, before, websocket}) => {
+  if (websocket) {
+    return await new Promise(resolve => {
+      const socket = new WebSocket(url.replace(/^http/, "ws"));
+      socket.onopen = () => socket.send("hi");
+      socket.onmessage = event => {
+        resolve({verdict: "readable", status: 101, body: event.data, headers: {}});
+        socket.close();
+      };
+      socket.onerror = () => resolve({verdict: "blocked", error: "WebSocket error"});
+    });
+  }
+  if (before === "no-cors") {
+    await fetch(url, {mode: "no-cors"});
+  }
+  let result;
+  for (let i = 0; i < repeat; i++) {
+    try {
+      const response = await fetch(url, init);
+      const body = await response.text();
+      const headers = {};
+      for (const name of read) headers[name] = response.headers.get(name);
+      result = {verdict: "readable", status: response.status, body, headers};
+    } catch (error) {
+      result = {verdict: "blocked", error: String(error)};
+    }
+  }
+  return result;
+}
+"""
+
+# The sandboxed iframe (its origin is "null") runs FETCH_JS on request.
+SANDBOX_HTML: Final = (
+    "<!doctype html><script>const run = "
+    + FETCH_JS
+    + """;
+window.addEventListener("message", async event => {
+  parent.postMessage(await run(event.data), "*");
+});
+parent.postMessage("ready", "*");
+</script>"""
+)
+
+PAGE_HTML: Final = """<!doctype html><html><head><meta charset="utf-8"><title>cases</title>
+</head><body><script>
+window.inSandbox = (args) => new Promise(resolve => {
+  const frame = document.createElement("iframe");
+  frame.sandbox = "allow-scripts";
+  frame.srcdoc = SANDBOX;
+  window.addEventListener("message", function listen(event) {
+    if (event.source !== frame.contentWindow) return;
+    if (event.data === "ready") { frame.contentWindow.postMessage(args, "*"); return; }
+    window.removeEventListener("message", listen);
+    frame.remove();
+    resolve(event.data);
+  });
+  document.body.appendChild(frame);
+});
+</script></body></html>"""
+
+
+async def _log_request(request: web.Request, response: web.StreamResponse) -> None:
+    preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+    request.config_dict[LOG].append((request.method, preflight, request.path, response.status))
+
+
+async def _serve(app: web.Application, host: str) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = unused_port()
+    await web.TCPSite(runner, host, port).start()
+    return runner, port
+
+
+def _check(case: Case, seen: dict[str, Any], log: list[Any], hits: list[Any]) -> list[str]:
+    """What differs between the case's expectations and what happened."""
+    problems = []
+    if seen.get("verdict") != case.verdict:
+        problems.append(f"expected {case.verdict}, browser said {seen}")
+    elif case.verdict == "readable":
+        if case.status is not None and seen["status"] != case.status:
+            problems.append(f"status {seen['status']}, expected {case.status}")
+        if case.body is not None and seen["body"] != case.body:
+            problems.append(f"body {seen['body']!r}, expected {case.body!r}")
+        for name, value in case.read.items():
+            if seen["headers"].get(name) != value:
+                problems.append(
+                    f"header {name} read as {seen['headers'].get(name)!r}, expected {value!r}"
+                )
+    preflights = sum(1 for entry in log if entry[1])
+    if preflights != case.preflights:
+        problems.append(f"{preflights} preflights reached the server, expected {case.preflights}")
+    if len(hits) != case.reached:
+        problems.append(f"the handler ran {len(hits)} times, expected {case.reached}")
+    return problems
+
+
+async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
+    """Run *cases* in one fresh browser context; a line per failed case, naming it."""
+    page_app = web.Application()
+
+    async def page_handler(request: web.Request) -> web.Response:
+        html = PAGE_HTML.replace("SANDBOX", json.dumps(SANDBOX_HTML))
+        return web.Response(text=html, content_type="text/html")
+
+    page_app.router.add_get("/", page_handler)
+    page_runner, page_port = await _serve(page_app, PAGE_HOST)
+    runners = [page_runner]
+    failures: list[str] = []
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        await page.goto(f"http://{PAGE_HOST}:{page_port}/")
+        for case in cases:
+            app = case.build()
+            app[LOG] = []
+            app[HITS] = []
+            app.on_response_prepare.append(_log_request)
+            runner, port = await _serve(app, API_HOST)
+            runners.append(runner)
+            console.clear()
+            args = {
+                "url": f"http://{API_HOST}:{port}{case.path}",
+                "init": case.init,
+                "read": list(case.read),
+                "repeat": case.repeat,
+                "before": case.before,
+                "websocket": case.websocket,
+            }
+            if case.origin == "null":
+                seen = await page.evaluate("args => window.inSandbox(args)", args)
+            else:
+                seen = await page.evaluate(FETCH_JS, args)
+            await asyncio.sleep(0)  # let the server finish logging the last response
+            problems = _check(case, seen, app[LOG], app[HITS])
+            if problems:
+                said = "; ".join(console) or "nothing"
+                failures.append(f"{case.name}: {'; '.join(problems)} (console: {said})")
+    finally:
+        await context.close()
+        for runner in runners:
+            await runner.cleanup()
+    return failures
