@@ -49,7 +49,7 @@ class Case:
     """One request a page makes, and what the browser must make of it."""
 
     name: str
-    build: Callable[[], web.Application]
+    build: Callable[[str], web.Application]  # given the page's origin
     path: str = "/"
     init: dict[str, Any] = field(default_factory=dict)  # fetch()'s second argument
     verdict: str = "readable"  # or "blocked"
@@ -169,7 +169,8 @@ async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
     page_app = web.Application()
 
     async def page_handler(request: web.Request) -> web.Response:
-        html = PAGE_HTML.replace("SANDBOX", json.dumps(SANDBOX_HTML))
+        # "</script>" inside the inline script's string would end the script early.
+        html = PAGE_HTML.replace("SANDBOX", json.dumps(SANDBOX_HTML).replace("</", "<\\/"))
         return web.Response(text=html, content_type="text/html")
 
     page_app.router.add_get("/", page_handler)
@@ -181,9 +182,10 @@ async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
         page = await context.new_page()
         console: list[str] = []
         page.on("console", lambda message: console.append(message.text))
-        await page.goto(f"http://{PAGE_HOST}:{page_port}/")
+        page_origin = f"http://{PAGE_HOST}:{page_port}"
+        await page.goto(page_origin + "/")
         for case in cases:
-            app = case.build()
+            app = case.build(page_origin)
             app[LOG] = []
             app[HITS] = []
             app.on_response_prepare.append(_log_request)

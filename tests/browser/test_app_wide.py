@@ -18,21 +18,15 @@ pytestmark = pytest.mark.browser
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def page_origins() -> list[str]:
-    # The page's port is chosen at run time: a port wildcard names "the page".
-    return [f"http://{PAGE_HOST}:*"]
-
-
 def enabled(
-    options: ResourceOptions | None = None, middlewares: tuple = (), **flags: bool
+    origin: str, options: ResourceOptions | None = None, middlewares: tuple = ()
 ) -> tuple[web.Application, aiohttp_cors.AppCors]:
     app = web.Application(middlewares=middlewares)
-    config = {origin: options or ResourceOptions() for origin in page_origins()}
-    return app, aiohttp_cors.enable(app, config, **flags)
+    return app, aiohttp_cors.enable(app, {origin: options or ResourceOptions()})
 
 
-def simple_app() -> web.Application:
-    app, _ = enabled()
+def simple_app(origin: str) -> web.Application:
+    app, _ = enabled(origin)
     app.router.add_get("/", handler())
     return app
 
@@ -47,8 +41,8 @@ async def conflict(request: web.Request) -> web.Response:
     raise web.HTTPConflict(text="already there")
 
 
-def errors_app() -> web.Application:
-    app, _ = enabled(ResourceOptions(allow_headers=("Content-Type",)))
+def errors_app(origin: str) -> web.Application:
+    app, _ = enabled(origin, ResourceOptions(allow_headers=("Content-Type",)))
     app.router.add_get("/", handler())
     app.router.add_get("/crash", crash)
     app.router.add_put("/conflict", conflict)
@@ -62,8 +56,9 @@ async def require_token(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def auth_app() -> web.Application:
+def auth_app(origin: str) -> web.Application:
     app, _ = enabled(
+        origin,
         ResourceOptions(allow_headers=("Authorization", "X-Client")),
         middlewares=(require_token,),
     )
@@ -81,8 +76,8 @@ class Items(web.View):
         return web.Response(text="patched")
 
 
-def kinds_app() -> web.Application:
-    app, _ = enabled(ResourceOptions(expose_headers=("X-Kind",)))
+def kinds_app(origin: str) -> web.Application:
+    app, _ = enabled(origin, ResourceOptions(expose_headers=("X-Kind",)))
     routes = web.RouteTableDef()
 
     @routes.get("/table")
@@ -99,7 +94,7 @@ def kinds_app() -> web.Application:
     return app
 
 
-def overrides_app() -> web.Application:
+def overrides_app(origin: str) -> web.Application:
     app = web.Application()
     cors = aiohttp_cors.enable(app, {"https://elsewhere.example": ResourceOptions()})
     cors.add(app.router.add_get("/opened", handler()), {"*": ResourceOptions()})
@@ -107,14 +102,14 @@ def overrides_app() -> web.Application:
     return app
 
 
-def excluded_app() -> web.Application:
-    app, cors = enabled()
+def excluded_app(origin: str) -> web.Application:
+    app, cors = enabled(origin)
     cors.exclude(app.router.add_get("/", handler()))
     return app
 
 
-def reconfigured_app() -> web.Application:
-    app, cors = enabled()
+def reconfigured_app(origin: str) -> web.Application:
+    app, cors = enabled(origin)
     cors.reconfigure({"https://elsewhere.example": ResourceOptions()})
     app.router.add_get("/", handler())
     return app
@@ -127,8 +122,8 @@ def pattern_app(key: object) -> web.Application:
     return app
 
 
-def sub_override_app() -> web.Application:
-    app, _ = enabled()
+def sub_override_app(origin: str) -> web.Application:
+    app, _ = enabled(origin)
     sub = web.Application()
     aiohttp_cors.enable(sub, {"https://elsewhere.example": ResourceOptions()})
     sub.router.add_get("/hello", handler("sub"))
@@ -145,10 +140,9 @@ async def echo_socket(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
-def socket_app(origin: str | None = None) -> web.Application:
+def socket_app(origin: str) -> web.Application:
     app = web.Application()
-    origins = [origin] if origin else page_origins()
-    aiohttp_cors.enable(app, {key: ResourceOptions() for key in origins}, guard_websockets=True)
+    aiohttp_cors.enable(app, {origin: ResourceOptions()}, guard_websockets=True)
     app.router.add_get("/ws", echo_socket)
     return app
 
@@ -239,15 +233,16 @@ CASES = [
     Case("origin not in the app config", overrides_app, "/", verdict="blocked"),
     Case("excluded route", excluded_app, verdict="blocked"),
     Case("reconfigured away", reconfigured_app, verdict="blocked"),
-    Case("port wildcard", lambda: pattern_app(f"http://{PAGE_HOST}:*")),
-    Case("full-match regex", lambda: pattern_app(re.compile(r"http://127\.0\.0\.1:\d+"))),
+    Case("port wildcard", lambda origin: pattern_app(f"http://{PAGE_HOST}:*")),
+    Case("full-match regex", lambda origin: pattern_app(re.compile(r"http://127\.0\.0\.1:\d+"))),
     Case(
         "regex matching only a prefix",
-        lambda: pattern_app(re.compile(r"http://127\.0\.0\.1")),
+        lambda origin: pattern_app(re.compile(r"http://127\.0\.0\.1")),
         verdict="blocked",
     ),
     Case(
-        "predicate", lambda: pattern_app(lambda origin, request: origin.startswith("http://127."))
+        "predicate",
+        lambda origin: pattern_app(lambda origin, request: origin.startswith("http://127.")),
     ),
     Case(
         "WebSocket from an allowed origin",
@@ -259,7 +254,7 @@ CASES = [
     ),
     Case(
         "WebSocket from another origin: guard refuses",
-        lambda: socket_app("https://elsewhere.example"),
+        lambda origin: socket_app("https://elsewhere.example"),
         "/ws",
         websocket=True,
         verdict="blocked",
