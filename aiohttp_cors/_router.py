@@ -118,6 +118,11 @@ class ResourceEntry:
             methods = frozenset(self.route_configs)
             if isinstance(self.resource, web.StaticResource):
                 methods |= _STATIC_METHODS
+            elif hdrs.METH_GET in methods and any(
+                route.method == hdrs.METH_HEAD for route in self.resource
+            ):
+                # add_get's HEAD route answers like its GET route, preflights included.
+                methods |= {hdrs.METH_HEAD}
             self.route_methods = methods
             return
         added = {**self.resource_config, **self.route_configs.get(hdrs.METH_ANY, {})}

@@ -736,3 +736,15 @@ async def test_undecodable_bytes_give_a_clean_403(aiohttp_server, origin, method
     assert b"CORS preflight request failed: " in rest
     assert rest.isascii()
     assert len(rest) < 2000
+
+
+async def test_head_beside_a_cors_get_route_passes_its_preflight(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_get("/", ok))  # aiohttp adds a HEAD route beside it
+    client = await aiohttp_client(app)
+    resp = await client.options("/", headers=preflight_headers(method="HEAD"))
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Methods"] == "HEAD"
+    resp = await client.options("/", headers=preflight_headers(method="PUT"))
+    assert resp.status == 403

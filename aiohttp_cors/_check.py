@@ -1,0 +1,233 @@
+"""``python -m aiohttp_cors check``: ask a live server what a browser would ask, and judge.
+
+The requests are shaped as a browser shapes them (the preflight only when one is
+needed, its ``Access-Control-Request-Headers`` lower-cased and sorted, the
+actual request only when the preflight passed), sent with aiohttp's client to
+any server, and judged by :mod:`aiohttp_cors.model`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import aiohttp
+
+from ._headers import ACAO
+from ._policy import PREFLIGHT_FAILED
+from .model import Answer, PageRequest, Verdict, decide
+
+EXIT_READABLE = 0
+EXIT_BLOCKED = 1
+EXIT_ERROR = 2
+
+_BODY_SHOWN = 300
+
+_ORIGIN = re.compile(r"(null|[a-z][a-z0-9+.\-]*://[^/?#\s]+)")
+
+
+async def exchange(
+    session: aiohttp.ClientSession, url: str, request: PageRequest
+) -> tuple[Answer | None, Answer | None, Verdict]:
+    """Send what a browser would send for *request*; the answers and the verdict."""
+    preflight: Answer | None = None
+    if request.needs_preflight():
+        async with session.request(
+            "OPTIONS", url, headers=request.preflight_headers(), allow_redirects=False
+        ) as response:
+            preflight = await _answer(response)
+        verdict = decide(request, preflight, None)
+        if verdict.stage == "preflight":
+            return preflight, None, verdict
+    async with session.request(
+        request.sent_method, url, headers=request.actual_headers(), allow_redirects=False
+    ) as response:
+        actual = await _answer(response)
+    return preflight, actual, decide(request, preflight, actual)
+
+
+async def _answer(response: aiohttp.ClientResponse) -> Answer:
+    body = await response.read()
+    text = body[:_BODY_SHOWN].decode("utf-8", "replace")
+    return Answer(response.status, list(response.headers.items()), text)
+
+
+def _refusal_code(answer: Answer | None) -> str | None:
+    """The model's code for this library's own 403 preflight text, if it is one."""
+    if answer is None or answer.status != 403 or not answer.body.startswith(PREFLIGHT_FAILED):
+        return None
+    reason = answer.body[len(PREFLIGHT_FAILED) :]
+    if reason.startswith("headers are not allowed"):
+        return "header"
+    if reason.startswith("request method"):
+        return "method"
+    return None
+
+
+def suggestion(verdict: Verdict, request: PageRequest, answer: Answer | None) -> str:
+    """A concrete change to the server's configuration that would make it readable."""
+    origin = request.origin
+    code = _refusal_code(answer) or verdict.code
+    if code == "no-allow-origin":
+        status = answer.status if answer is not None else 0
+        hint = (
+            f" The {verdict.stage} got {status}: is CORS enabled for this route at all"
+            " (aiohttp_cors.enable(app, ...), or cors.add(route) in route mode)?"
+            if status >= 400
+            else ""
+        )
+        return (
+            f"Allow the origin: {{{origin!r}: ResourceOptions(...)}} in the configuration"
+            f" (exactly as the browser sends it: scheme, host, port).{hint}"
+        )
+    if code == "other-origin":
+        allowed = answer.get(ACAO) if answer is not None else None
+        return f"The server allows {allowed!r}; list {origin!r} exactly as the browser sends it."
+    if code == "several-allow-origins":
+        return (
+            "Two layers set Access-Control-Allow-Origin (a handler or a proxy, and the CORS "
+            "layer): let only one of them set it."
+        )
+    if code == "star-with-credentials":
+        return (
+            f"A credentialed request needs the origin itself: list {origin!r} with "
+            "ResourceOptions(allow_credentials=True) instead of '*'."
+        )
+    if code == "no-allow-credentials":
+        return (
+            f"Set allow_credentials=True in the options of {origin!r}, or make the request "
+            "without credentials."
+        )
+    if code == "preflight-status":
+        return (
+            "Answer preflights before other middlewares and handlers (aiohttp_cors.enable does): "
+            "an authentication middleware or a missing OPTIONS route must not see them."
+        )
+    if code == "method":
+        return (
+            f"Add {request.sent_method!r} to allow_methods (compared case-sensitively), or leave "
+            "allow_methods unset to allow the methods the route serves."
+        )
+    if code == "authorization":
+        return "List 'Authorization' in allow_headers: a literal '*' never covers it."
+    if code == "header":
+        if answer is not None and answer.body.startswith(PREFLIGHT_FAILED):
+            names = answer.body.rpartition(": ")[2].strip()  # the server's own list
+        else:
+            names = verdict.reason.split("'")[1] if "'" in verdict.reason else ""
+        names = names or ", ".join(request.unsafe_header_names())
+        return f"Allow the request headers ({names}) in allow_headers, or allow_headers='*'."
+    if code == "bad-list":
+        return "Send Access-Control-Allow-Methods/-Headers as comma-separated tokens."
+    return "Check that the server is reachable and answers."
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME or NAME:VALUE")
+    return name.strip(), value.strip() or "1"
+
+
+def _origin(text: str) -> str:
+    if not _ORIGIN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin: give scheme://host[:port] (no path) or null"
+        )
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aiohttp_cors",
+        description="Ask a server what a browser would ask, and say whether a page can read it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="judge one cross-origin request",
+        description=(
+            "Send the preflight (when a browser would) and the request, as a browser shapes "
+            "them, and print the browser's verdict, the reason and a fix. "
+            "Exit status: 0 readable, 1 blocked, 2 usage or network error."
+        ),
+    )
+    check.add_argument("url", help="the URL the page fetches")
+    check.add_argument("--origin", required=True, type=_origin, help="the page's origin")
+    check.add_argument("--method", default="GET", help="the request method (default GET)")
+    check.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        type=_header,
+        metavar="NAME[:VALUE]",
+        help="a header the page sets (repeatable)",
+    )
+    check.add_argument(
+        "--credentials", action="store_true", help="credentials: 'include' (cookies, auth)"
+    )
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    return parser
+
+
+def _describe(answer: Answer | None, label: str) -> str:
+    if answer is None:
+        return f"{label}: not sent"
+    cors = [f"{n}: {v}" for n, v in answer.headers if n.lower().startswith("access-control-")]
+    vary = answer.get("Vary")
+    if vary:
+        cors.append(f"Vary: {vary}")
+    shown = "".join(f"\n    {line}" for line in cors) or "\n    (no CORS headers)"
+    said = ""
+    if not 200 <= answer.status <= 299 and answer.body.strip():
+        said = f"\n    body: {' '.join(answer.body.split())[:200]!a}"
+    return f"{label}: {answer.status}{shown}{said}"
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    request = PageRequest(
+        origin=args.origin,
+        method=args.method,
+        headers=tuple(args.header),
+        credentials=args.credentials,
+    )
+    timeout = aiohttp.ClientTimeout(total=args.timeout)
+    async with aiohttp.ClientSession(
+        timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
+        preflight, actual, verdict = await exchange(session, args.url, request)
+    mode = "with credentials" if request.credentials else "without credentials"
+    print(f"{request.sent_method} {args.url} from {request.origin}, {mode}", file=out)
+    if request.needs_preflight():
+        print(_describe(preflight, "preflight"), file=out)
+    else:
+        print("preflight: not needed (a simple request)", file=out)
+    print(_describe(actual, "request"), file=out)
+    if verdict.readable:
+        names = ", ".join(sorted(verdict.exposed)) or "none"
+        print(f"verdict: READABLE (response headers the page can read: {names})", file=out)
+        return EXIT_READABLE
+    answer = preflight if verdict.stage == "preflight" else actual
+    print(f"verdict: BLOCKED at the {verdict.stage}: {verdict.reason}", file=out)
+    print(f"suggestion: {suggestion(verdict, request, answer)}", file=out)
+    return EXIT_BLOCKED
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """The command line; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_ERROR if exit_.code else EXIT_READABLE
+    stream = out or sys.stdout
+    try:
+        return asyncio.run(_run(args, stream))
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
+        reason = str(error) or type(error).__name__
+        print(f"error: {args.url}: {reason}", file=sys.stderr)
+        return EXIT_ERROR

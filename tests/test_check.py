@@ -1,0 +1,167 @@
+"""``python -m aiohttp_cors check`` against servers answering in each way the model tells apart."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import ResourceOptions
+from aiohttp_cors._check import _parser, _run
+
+PAGE = "https://app.example"
+ACAO = "Access-Control-Allow-Origin"
+
+# Case -> (preflight status, preflight headers, actual headers), served by any server.
+ANSWERS: dict[str, tuple[int, dict[str, str], list[tuple[str, str]]]] = {
+    "readable": (204, {ACAO: PAGE, "Access-Control-Allow-Methods": "PUT"}, [(ACAO, PAGE)]),
+    "no-allow-origin": (200, {}, []),
+    "several-allow-origins": (200, {}, [(ACAO, PAGE), (ACAO, PAGE)]),
+    "other-origin": (200, {}, [(ACAO, "https://other.example")]),
+    "star-with-credentials": (200, {}, [(ACAO, "*")]),
+    "no-allow-credentials": (200, {}, [(ACAO, PAGE)]),
+    "preflight-status": (401, {ACAO: PAGE, "Access-Control-Allow-Methods": "PUT"}, []),
+    "bad-list": (200, {ACAO: PAGE, "Access-Control-Allow-Methods": "PUT;"}, []),
+    "method": (200, {ACAO: PAGE, "Access-Control-Allow-Methods": "GET"}, []),
+    "authorization": (
+        200,
+        {ACAO: PAGE, "Access-Control-Allow-Methods": "*", "Access-Control-Allow-Headers": "*"},
+        [],
+    ),
+    "header": (200, {ACAO: PAGE, "Access-Control-Allow-Headers": "x-a"}, []),
+}
+
+# Case -> the command-line arguments a user would give.
+ARGS = {
+    "readable": ["--method", "PUT"],
+    "no-allow-origin": [],
+    "several-allow-origins": [],
+    "other-origin": [],
+    "star-with-credentials": ["--credentials"],
+    "no-allow-credentials": ["--credentials"],
+    "preflight-status": ["--method", "PUT"],
+    "bad-list": ["--method", "PUT"],
+    "method": ["--method", "PUT"],
+    "authorization": ["--header", "Authorization:Bearer x"],
+    "header": ["--header", "X-A", "--header", "X-B:2"],
+}
+
+SUGGESTS = {
+    "readable": "",
+    "no-allow-origin": "Allow the origin",
+    "several-allow-origins": "let only one of them set it",
+    "other-origin": "The server allows 'https://other.example'",
+    "star-with-credentials": "allow_credentials=True",
+    "no-allow-credentials": "Set allow_credentials=True",
+    "preflight-status": "Answer preflights before other middlewares",
+    "bad-list": "comma-separated tokens",
+    "method": "Add 'PUT' to allow_methods",
+    "authorization": "List 'Authorization' in allow_headers",
+    "header": "(x-b)",
+}
+
+
+async def raw(request: web.Request) -> web.Response:
+    status, preflight, actual = ANSWERS[request.match_info["case"]]
+    if request.method == "OPTIONS":
+        return web.Response(status=status, headers=preflight)
+    response = web.Response(text="answer")
+    for name, value in actual:
+        response.headers.add(name, value)
+    return response
+
+
+@pytest.fixture
+async def raw_url(aiohttp_server):
+    app = web.Application()
+    app.router.add_route("*", "/{case}", raw)
+    server = await aiohttp_server(app)
+    return lambda case: str(server.make_url(f"/{case}"))
+
+
+async def check(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = await _run(_parser().parse_args(["check", *argv]), out)
+    return status, out.getvalue()
+
+
+@pytest.mark.parametrize("case", list(ANSWERS))
+async def test_each_verdict_with_its_reason_and_fix(raw_url, case):
+    status, out = await check(raw_url(case), "--origin", PAGE, *ARGS[case])
+    if case == "readable":
+        assert status == 0, out
+        assert "verdict: READABLE" in out
+        return
+    assert status == 1, out
+    verdict = next(line for line in out.splitlines() if line.startswith("verdict:"))
+    assert verdict.startswith("verdict: BLOCKED at the "), out
+    assert aiohttp_cors.model.CODES[case]  # a known code
+    assert SUGGESTS[case] in out, out
+
+
+async def test_check_against_this_library(aiohttp_server):
+    app = web.Application()
+    aiohttp_cors.enable(
+        app, {PAGE: ResourceOptions(allow_headers=("X-Token",), expose_headers=("X-Total",))}
+    )
+
+    async def items(request: web.Request) -> web.Response:
+        return web.Response(text="[]", headers={"X-Total": "0"})
+
+    app.router.add_put("/items", items)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/items"))
+    status, out = await check(url, "--origin", PAGE, "--method", "PUT", "--header", "X-Token:1")
+    assert status == 0, out
+    assert "x-total" in out
+    assert "preflight: 200" in out
+    status, out = await check(url, "--origin", PAGE, "--method", "PUT", "--header", "X-Other")
+    assert status == 1
+    assert "BLOCKED at the preflight" in out
+    assert "preflight: 403" in out
+    assert "headers are not allowed: X-OTHER" in out
+    assert "Allow the request headers (X-OTHER)" in out
+    status, out = await check(url, "--origin", "https://evil.example", "--method", "PUT")
+    assert status == 1
+    assert "no Access-Control-Allow-Origin header" in out
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_cli(*argv: str) -> Ran:
+    """The real command, in a child process (the test's server keeps serving meanwhile)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiohttp_cors",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return Ran(process.returncode, out.decode(), err.decode())
+
+
+async def test_the_command_line_exit_statuses(raw_url):
+    readable = await run_cli("check", raw_url("readable"), "--origin", PAGE, "--method", "PUT")
+    assert readable.returncode == 0, readable.stdout + readable.stderr
+    blocked = await run_cli("check", raw_url("other-origin"), "--origin", PAGE)
+    assert blocked.returncode == 1
+    assert "suggestion:" in blocked.stdout
+    usage = await run_cli("check", raw_url("readable"), "--origin", "https://app.example/path")
+    assert usage.returncode == 2
+    assert "is not an origin" in usage.stderr
+    missing = await run_cli("check", "http://127.0.0.1:9/x", "--origin", PAGE, "--timeout", "5")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: http://127.0.0.1:9/x")

@@ -1,0 +1,151 @@
+"""The browser model, rule by rule (Fetch standard), without any server."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiohttp_cors.model import Answer, PageRequest, decide
+
+PAGE = "https://app.example"
+
+
+def allow(**extra: str) -> list[tuple[str, str]]:
+    return [("Access-Control-Allow-Origin", PAGE), *extra.items()]
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "preflight"),
+    [
+        ("GET", (), False),
+        ("get", (), False),
+        ("HEAD", (), False),
+        ("POST", (("Content-Type", "text/plain;charset=utf-8"),), False),
+        ("POST", (("Content-Type", "multipart/form-data; boundary=x"),), False),
+        ("POST", (("Content-Type", "application/json"),), True),
+        ("POST", (("Content-Type", "text/plain(x)"),), True),  # unsafe byte
+        ("GET", (("Accept", "text/html"),), False),
+        ("GET", (("Accept", "a" * 129),), True),  # longer than 128 bytes
+        ("GET", (("Accept-Language", "en-GB;q=0.8"),), False),
+        ("GET", (("Accept-Language", "en/GB"),), True),
+        ("GET", (("Range", "bytes=0-99"),), False),
+        ("GET", (("Range", "bytes=-99"),), True),
+        ("GET", (("Range", "bytes=9-1"),), True),
+        ("GET", (("X-Token", "1"),), True),
+        ("GET", (("Cookie", "a=1"), ("Sec-Fetch-Mode", "x")), False),  # forbidden: dropped
+        ("PUT", (), True),
+        ("put", (), True),
+        ("PATCH", (), True),
+        ("DELETE", (), True),
+    ],
+)
+def test_when_a_preflight_is_needed(method, headers, preflight):
+    assert PageRequest(PAGE, method, headers).needs_preflight() is preflight
+
+
+def test_safelisted_values_above_1024_bytes_in_total_need_a_preflight():
+    headers = (("Accept", "a" * 120), ("Accept-Language", "b" * 120)) + tuple(
+        ("Content-Language", "c" * 120) for _ in range(8)
+    )
+    request = PageRequest(PAGE, "GET", headers)
+    assert request.unsafe_header_names() == ["accept", "accept-language", "content-language"]
+
+
+def test_preflight_is_shaped_like_a_browsers():
+    request = PageRequest(PAGE, "patch", (("X-B", "1"), ("x-a", "2"), ("Content-Type", "text/csv")))
+    assert request.preflight_headers() == [
+        ("Origin", PAGE),
+        ("Access-Control-Request-Method", "patch"),
+        ("Access-Control-Request-Headers", "content-type,x-a,x-b"),
+    ]
+    assert PageRequest(PAGE, "delete").preflight_headers()[1][1] == "DELETE"
+
+
+@pytest.mark.parametrize(
+    ("headers", "credentials", "code"),
+    [
+        ([], False, "no-allow-origin"),
+        ([("Access-Control-Allow-Origin", "*")], False, ""),
+        ([("Access-Control-Allow-Origin", "*")], True, "star-with-credentials"),
+        ([("Access-Control-Allow-Origin", "https://APP.example")], False, "other-origin"),
+        ([("Access-Control-Allow-Origin", PAGE + "/")], False, "other-origin"),
+        (allow() * 2, False, "several-allow-origins"),
+        ([("Access-Control-Allow-Origin", f"{PAGE}, {PAGE}")], False, "several-allow-origins"),
+        (allow(), True, "no-allow-credentials"),
+        (allow(**{"Access-Control-Allow-Credentials": "True"}), True, "no-allow-credentials"),
+        (allow(**{"Access-Control-Allow-Credentials": "true"}), True, ""),
+        (allow(), False, ""),
+    ],
+)
+def test_cors_check(headers, credentials, code):
+    request = PageRequest(PAGE, credentials=credentials)
+    verdict = decide(request, None, Answer(200, headers))
+    assert verdict.code == code
+    assert verdict.readable is (code == "")
+    assert (verdict.reason == "") is (code == "")
+
+
+def test_any_status_is_readable_but_a_preflight_needs_2xx():
+    assert decide(PageRequest(PAGE), None, Answer(500, allow())).readable
+    put = PageRequest(PAGE, "PUT")
+    answer = Answer(204, allow(**{"Access-Control-Allow-Methods": "PUT"}))
+    assert decide(put, answer, Answer(200, allow())).readable
+    verdict = decide(put, Answer(403, answer.headers), None)
+    assert (verdict.stage, verdict.code) == ("preflight", "preflight-status")
+
+
+@pytest.mark.parametrize(
+    ("request_", "methods", "names", "code"),
+    [
+        (PageRequest(PAGE, "PUT"), "PUT", None, ""),
+        (PageRequest(PAGE, "PUT"), "GET, POST", None, "method"),
+        (PageRequest(PAGE, "PUT"), None, None, "method"),
+        (PageRequest(PAGE, "PUT"), "*", None, ""),
+        (PageRequest(PAGE, "PUT", credentials=True), "*", None, "method"),
+        (PageRequest(PAGE, "patch"), "PATCH", None, "method"),  # case-sensitive
+        (PageRequest(PAGE, "put"), "PUT", None, ""),  # normalised by the browser
+        (PageRequest(PAGE, "POST", (("X-A", "1"),)), None, "x-a", ""),  # POST is safelisted
+        (PageRequest(PAGE, "GET", (("X-A", "1"),)), None, "X-A", ""),
+        (PageRequest(PAGE, "GET", (("X-A", "1"), ("X-B", "1"))), None, "x-a", "header"),
+        (PageRequest(PAGE, "GET", (("X-A", "1"),)), None, "*", ""),
+        (PageRequest(PAGE, "GET", (("X-A", "1"),), credentials=True), None, "*", "header"),
+        (PageRequest(PAGE, "GET", (("Authorization", "x"),)), None, "*", "authorization"),
+        (PageRequest(PAGE, "GET", (("Authorization", "x"),)), None, "authorization", ""),
+        (PageRequest(PAGE, "PUT"), "PUT, (bad)", None, "bad-list"),
+        (PageRequest(PAGE, "PUT"), "PUT,, ,", None, ""),  # empty elements are allowed
+    ],
+)
+def test_preflight_rules(request_, methods, names, code):
+    headers = allow(**{"Access-Control-Allow-Credentials": "true"})
+    if methods is not None:
+        headers.append(("Access-Control-Allow-Methods", methods))
+    if names is not None:
+        headers.append(("Access-Control-Allow-Headers", names))
+    verdict = decide(request_, Answer(200, headers), Answer(200, headers))
+    assert verdict.code == code, verdict
+
+
+def test_a_needed_preflight_without_answer_blocks():
+    verdict = decide(PageRequest(PAGE, "PUT"), None, None)
+    assert (verdict.readable, verdict.stage, verdict.code) == (False, "preflight", "no-answer")
+
+
+@pytest.mark.parametrize(
+    ("expose", "credentials", "readable"),
+    [
+        (None, False, {"content-type"}),
+        ("X-A", False, {"content-type", "x-a"}),
+        ("*", False, {"content-type", "x-a", "x-b", "access-control-allow-origin"}),
+        ("*", True, {"content-type"}),
+        ("x-a, set-cookie", True, {"content-type", "x-a"}),
+    ],
+)
+def test_exposed_headers(expose, credentials, readable):
+    headers = allow(**{"Access-Control-Allow-Credentials": "true"})
+    headers += [("Content-Type", "text/plain"), ("X-A", "1"), ("X-B", "2"), ("Set-Cookie", "a=1")]
+    if expose is not None:
+        headers.append(("Access-Control-Expose-Headers", expose))
+    verdict = decide(PageRequest(PAGE, credentials=credentials), None, Answer(200, headers))
+    expected = set(readable)
+    if expose == "*" and not credentials:
+        expected |= {"access-control-allow-credentials", "access-control-expose-headers"}
+    assert verdict.exposed == expected
