@@ -70,7 +70,7 @@ def random_options(rng: random.Random) -> ResourceOptions:
         expose_headers=rng.choice([(), ("X-Total",), ("x-total", "X-Id"), "*"]),
         allow_headers=rng.choice(
             [(), ("X-Token",), ("x-token", "Authorization"), ("Content-Type", "X-Other"), "*"]
-        ),  # fmt: skip
+        ),
         allow_methods=rng.choice([None, None, "*", ("GET",), ("PUT", "PATCH"), ("DELETE", "POST")]),
         max_age=rng.choice([None, 0, 60]),
     )

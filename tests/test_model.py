@@ -43,8 +43,10 @@ def test_when_a_preflight_is_needed(method, headers, preflight):
 
 
 def test_safelisted_values_above_1024_bytes_in_total_need_a_preflight():
-    headers = (("Accept", "a" * 120), ("Accept-Language", "b" * 120)) + tuple(
-        ("Content-Language", "c" * 120) for _ in range(8)
+    headers = (
+        ("Accept", "a" * 120),
+        ("Accept-Language", "b" * 120),
+        *(("Content-Language", "c" * 120) for _ in range(8)),
     )
     request = PageRequest(PAGE, "GET", headers)
     assert request.unsafe_header_names() == ["accept", "accept-language", "content-language"]
