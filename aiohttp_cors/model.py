@@ -288,7 +288,11 @@ def _check_preflight(request: PageRequest, answer: Answer) -> None:
     lower_names = {name.lower() for name in names}
     requested = request.unsafe_header_names()
     if "authorization" in requested and "authorization" not in lower_names:
-        star = " ('*' never covers Authorization)" if "*" in lower_names else ""
+        star = (
+            " ('*' never covers it in the standard; Chromium 156 still accepts it)"
+            if "*" in lower_names
+            else ""
+        )
         raise _Blocked("authorization", f"header 'authorization' is not in {ACAH}{star}")
     for name in requested:
         if name not in lower_names and not (wildcard_ok and "*" in lower_names):

@@ -164,8 +164,19 @@ def _check(case: Case, seen: dict[str, Any], log: list[Any], hits: list[Any]) ->
     return problems
 
 
-async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
-    """Run *cases* in one fresh browser context; a line per failed case, naming it."""
+@dataclass
+class Observation:
+    """What happened for one case: the page's view, the server's log, the console."""
+
+    case: Case
+    seen: dict[str, Any]
+    log: list[Any]
+    hits: list[Any]
+    console: list[str]
+
+
+async def observe(browser: Any, cases: list[Case]) -> tuple[str, list[Observation]]:
+    """Run *cases* in one fresh browser context: the page's origin, and each observation."""
     page_app = web.Application()
 
     async def page_handler(request: web.Request) -> web.Response:
@@ -176,7 +187,7 @@ async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
     page_app.router.add_get("/", page_handler)
     page_runner, page_port = await _serve(page_app, PAGE_HOST)
     runners = [page_runner]
-    failures: list[str] = []
+    observations: list[Observation] = []
     context = await browser.new_context()
     try:
         page = await context.new_page()
@@ -205,12 +216,21 @@ async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
             else:
                 seen = await page.evaluate(FETCH_JS, args)
             await asyncio.sleep(0)  # let the server finish logging the last response
-            problems = _check(case, seen, app[LOG], app[HITS])
-            if problems:
-                said = "; ".join(console) or "nothing"
-                failures.append(f"{case.name}: {'; '.join(problems)} (console: {said})")
+            observations.append(Observation(case, seen, app[LOG], app[HITS], list(console)))
     finally:
         await context.close()
         for runner in runners:
             await runner.cleanup()
+    return page_origin, observations
+
+
+async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
+    """Run *cases*; a line per failed case, naming it and what the browser said."""
+    _, observations = await observe(browser, cases)
+    failures = []
+    for seen in observations:
+        problems = _check(seen.case, seen.seen, seen.log, seen.hits)
+        if problems:
+            said = "; ".join(seen.console) or "nothing"
+            failures.append(f"{seen.case.name}: {'; '.join(problems)} (console: {said})")
     return failures
