@@ -108,6 +108,13 @@ def suggestion(verdict: Verdict, request: PageRequest, answer: Answer | None) ->
             "an authentication middleware or a missing OPTIONS route must not see them."
         )
     if code == "method":
+        method = request.sent_method
+        if method != method.upper():
+            return (
+                f"Browsers send {method!r} as written (only DELETE, GET, HEAD, OPTIONS, POST and "
+                f"PUT are upper-cased), and servers compare methods case-sensitively: make the "
+                f"page send {method.upper()!r}."
+            )
         return (
             f"Add {request.sent_method!r} to allow_methods (compared case-sensitively), or leave "
             "allow_methods unset to allow the methods the route serves."

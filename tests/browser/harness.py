@@ -15,8 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import unused_port
+from aiohttp.test_utils import TestServer, unused_port
+
+from aiohttp_cors._check import exchange, suggestion
+from aiohttp_cors.model import PageRequest
 
 PAGE_HOST: Final = "127.0.0.1"
 API_HOST: Final = "localhost"
@@ -62,6 +66,7 @@ class Case:
     origin: str = "page"  # "page", or "null" for a sandboxed iframe
     before: str | None = None  # "no-cors": the URL is first loaded without CORS
     websocket: bool = False  # open a WebSocket to the path instead of fetch()
+    says: str | None = None  # expected in ``check``'s suggestion (blocked cases)
 
 
 # Runs in the page (or in the sandboxed iframe): the case's requests, and what the
@@ -224,12 +229,81 @@ async def observe(browser: Any, cases: list[Case]) -> tuple[str, list[Observatio
     return page_origin, observations
 
 
+# Chromium's console wording -> the model's code for the same reason.
+CONSOLE_CODES: Final = [
+    ("does not have HTTP ok status", "preflight-status"),
+    ("No 'Access-Control-Allow-Origin' header", "no-allow-origin"),
+    ("contains multiple values", "several-allow-origins"),
+    ("must not be the wildcard '*' when the request's credentials mode", "star-with-credentials"),
+    ("that is not equal to the supplied origin", "other-origin"),
+    ("'Access-Control-Allow-Credentials' header in the response is", "no-allow-credentials"),
+    ("is not allowed by Access-Control-Allow-Methods", "method"),
+    ("Request header field authorization is not allowed", "authorization"),
+    ("is not allowed by Access-Control-Allow-Headers", "header"),
+]
+
+
+def console_code(console: list[str]) -> str | None:
+    """The reason Chromium gave for blocking, as a model code."""
+    text = " ".join(console)
+    for wording, code in CONSOLE_CODES:
+        if wording in text:
+            return code
+    return None
+
+
+async def model_problems(page_origin: str, seen: Observation) -> list[str]:
+    """What ``check`` (the model fed a twin server's answers) says differently from Chromium."""
+    case = seen.case
+    if case.websocket or case.before or case.repeat > 1:
+        return []  # outside the model: WebSockets, the HTTP cache, the preflight cache
+    init = case.init
+    request = PageRequest(
+        origin="null" if case.origin == "null" else page_origin,
+        method=init.get("method", "GET"),
+        headers=tuple(init.get("headers", {}).items()),
+        credentials=init.get("credentials") == "include",
+    )
+    twin = case.build(page_origin)
+    twin[LOG] = []
+    twin[HITS] = []
+    server = TestServer(twin, host=PAGE_HOST)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+            preflight, actual, verdict = await exchange(
+                session, str(server.make_url(case.path)), request
+            )
+    finally:
+        await server.close()
+    browser_verdict = seen.seen.get("verdict")
+    if verdict.readable is not (browser_verdict == "readable"):
+        return [f"check says {verdict}, Chromium says {browser_verdict}"]
+    if verdict.readable:
+        return []
+    code = console_code(seen.console)
+    if code != verdict.code:
+        return [f"check blames {verdict.code!r} ({verdict.reason}), Chromium {code!r}"]
+    preflight_failed = any(entry[1] for entry in seen.log) and not seen.hits
+    if preflight_failed is not (verdict.stage == "preflight"):
+        return [f"check blocks at the {verdict.stage}, Chromium did not"]
+    advice = suggestion(verdict, request, preflight if verdict.stage == "preflight" else actual)
+    if case.says is not None and case.says not in advice:
+        return [f"check suggests {advice!r}, expected {case.says!r} in it"]
+    return []
+
+
 async def run_cases(browser: Any, cases: list[Case]) -> list[str]:
-    """Run *cases*; a line per failed case, naming it and what the browser said."""
-    _, observations = await observe(browser, cases)
+    """Run *cases*; a line per failed case, naming it and what the browser said.
+
+    Each case is also run through ``check`` against a twin server: its verdict, and
+    for blocked cases its reason and stage, must be Chromium's.
+    """
+    page_origin, observations = await observe(browser, cases)
     failures = []
     for seen in observations:
         problems = _check(seen.case, seen.seen, seen.log, seen.hits)
+        problems += await model_problems(page_origin, seen)
         if problems:
             said = "; ".join(seen.console) or "nothing"
             failures.append(f"{seen.case.name}: {'; '.join(problems)} (console: {said})")

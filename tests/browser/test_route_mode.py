@@ -109,7 +109,12 @@ def put(headers: dict[str, str] | None = None, **init: Any) -> dict[str, Any]:
 CASES = [
     # origins
     Case("exact origin, simple GET", routed()),
-    Case("origin not listed: blocked, handler still ran", routed(key=ELSEWHERE), verdict="blocked"),
+    Case(
+        "origin not listed: blocked, handler still ran",
+        routed(key=ELSEWHERE),
+        verdict="blocked",
+        says="Allow the origin",
+    ),
     Case("'*'", routed(key="*")),
     Case("'*' does not admit the null origin", routed(key="*"), origin="null", verdict="blocked"),
     Case("'null' listed, sandboxed iframe", routed(key="null"), origin="null"),
@@ -125,6 +130,7 @@ CASES = [
         routed(),
         init=INCLUDE,
         verdict="blocked",
+        says="Set allow_credentials=True",
     ),
     Case(
         "credentials with '*' (route mode accepts it): origin echoed",
@@ -157,6 +163,7 @@ CASES = [
         verdict="blocked",
         preflights=1,
         reached=0,
+        says="Allow the request headers (X-OTHER)",
     ),
     Case(
         "one of two headers unlisted",
@@ -165,6 +172,7 @@ CASES = [
         verdict="blocked",
         preflights=1,
         reached=0,
+        says="(X-OTHER)",
     ),
     Case(
         "allow_headers '*' with Authorization",
@@ -221,6 +229,7 @@ CASES = [
         verdict="blocked",
         preflights=1,
         reached=0,
+        says="Add 'PUT' to allow_methods",
     ),
     Case(
         "PATCH", routed("PATCH", allow_methods=("PATCH",)), init={"method": "PATCH"}, preflights=1
@@ -232,6 +241,7 @@ CASES = [
         verdict="blocked",
         preflights=1,
         reached=0,
+        says="make the page send 'PATCH'",
     ),
     Case(
         "'put' in lower case is normalised by the browser",
