@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import unused_port
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 from aiohttp_cors._check import _parser, _run
 
+ROOT = Path(__file__).resolve().parents[1]
 PAGE = "https://app.example"
 ACAO = "Access-Control-Allow-Origin"
 
@@ -165,3 +170,31 @@ async def test_the_command_line_exit_statuses(raw_url):
     missing = await run_cli("check", "http://127.0.0.1:9/x", "--origin", PAGE, "--timeout", "5")
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: http://127.0.0.1:9/x")
+
+
+TRANSCRIPT = re.compile(
+    r"^```sh\npython -m aiohttp_cors check ([^\n]*)\n```\n\n```text\n(.*?)^```", re.M | re.S
+)
+
+
+async def test_the_transcripts_in_the_debugging_guide_are_real():
+    """docs/debugging.md shows `check` against the demo: run each, compare the output."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    import demo
+
+    transcripts = TRANSCRIPT.findall((ROOT / "docs" / "debugging.md").read_text())
+    assert len(transcripts) == 2
+    page_port, api_port = unused_port(), unused_port()
+    page_runner, api_runner, _ = await demo.serve(page_port, api_port)
+    try:
+        for command, printed in transcripts:
+            argv = shlex.split(
+                command.replace(":8080", f":{page_port}").replace(":8081", f":{api_port}")
+            )
+            out = io.StringIO()
+            await _run(_parser().parse_args(["check", *argv]), out)
+            shown = out.getvalue().replace(f":{page_port}", ":8080")
+            assert shown.replace(f":{api_port}", ":8081") == printed
+    finally:
+        await page_runner.cleanup()
+        await api_runner.cleanup()
