@@ -125,7 +125,9 @@ window.inSandbox = (args) => new Promise(resolve => {
     if (event.source !== frame.contentWindow) return;
     if (event.data === "ready") { frame.contentWindow.postMessage(args, "*"); return; }
     window.removeEventListener("message", listen);
-    frame.remove();
+    // Removed later: Chromium reports why it blocked a fetch after the fetch has
+    // failed, and a report from a frame already gone never reaches the console.
+    setTimeout(() => frame.remove(), 3000);
     resolve(event.data);
   });
   document.body.appendChild(frame);
@@ -221,12 +223,28 @@ async def observe(browser: Any, cases: list[Case]) -> tuple[str, list[Observatio
             else:
                 seen = await page.evaluate(FETCH_JS, args)
             await asyncio.sleep(0)  # let the server finish logging the last response
+            if seen.get("verdict") == "blocked" and not case.websocket:
+                await _console_settled(console)
             observations.append(Observation(case, seen, app[LOG], app[HITS], list(console)))
     finally:
         await context.close()
         for runner in runners:
             await runner.cleanup()
     return page_origin, observations
+
+
+async def _console_settled(console: list[str], timeout: float = 2.0) -> None:
+    """Wait until Chromium has reported why it blocked a request.
+
+    The report reaches the console event asynchronously, after the page's own
+    script has already seen the failure (later still from a sandboxed iframe).
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (
+        not any("blocked by CORS policy" in line for line in console)
+        and asyncio.get_running_loop().time() < deadline
+    ):
+        await asyncio.sleep(0.01)
 
 
 # Chromium's console wording -> the model's code for the same reason.
