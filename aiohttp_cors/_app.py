@@ -121,24 +121,45 @@ class _State:
 
 
 async def _resource_at_path(
-    request: web.Request, methods: list[str]
+    request: web.Request,
+    method: str,
+    memo: dict[tuple[str, str], web.AbstractResource | None],
 ) -> web.AbstractResource | None:
-    """The resource behind aiohttp's 405 for this path: the one serving one of *methods*.
+    """The resource behind aiohttp's 405 for this path: the one serving *method*, if any.
 
     Only asked when some resource has an override or is excluded, and only for
-    requests the router could not route as they are (preflights, 405s).
+    requests the router could not route as they are (preflights, 405s). The
+    answers for recent paths are kept in *memo* (bounded: emptied when full).
     """
     exception = request.match_info.http_exception
     if not isinstance(exception, web.HTTPMethodNotAllowed):
         return None
-    candidates = [m for m in methods if m in exception.allowed_methods]
-    candidates += sorted(exception.allowed_methods)
+    path = request.rel_url.raw_path
+    key = (path, method)
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    allowed = exception.allowed_methods
+    candidates = [method] if method in allowed else []
+    candidates += sorted(allowed)
     router = request.match_info.apps[0].router
-    for method in candidates:
-        match_info = await router.resolve(request.clone(method=method))
+    found = None
+    for candidate in candidates:
+        match_info = await router.resolve(request.clone(method=candidate))
         if match_info.http_exception is None:
-            return match_info.route.resource
-    return None
+            found = match_info.route.resource
+            break
+    if len(path) <= _MEMO_PATH_MAX:
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = found
+    return found
+
+
+_NO_LINES: Final[list[str]] = []
+_MEMO_MAX: Final = 1024
+_MEMO_PATH_MAX: Final = 512
 
 
 def _owner(request: web.Request) -> AppCors | None:
@@ -214,10 +235,27 @@ class AppCors:
         self._unsafe = unsafe
         self._private_network = allow_private_network
         self._preflight_vary = PNA_PREFLIGHT_VARY if allow_private_network else PREFLIGHT_VARY
+        self._guard_websockets = False
         self.guard_websockets = guard_websockets
+        self._at_path: dict[tuple[str, str], web.AbstractResource | None] = {}
         self._state = _State(parse_config(config), {})
         app.middlewares.insert(0, _preflight_middleware)
         app.on_response_prepare.append(self._on_response_prepare)
+
+    #: Whether any AppCors ever guarded WebSocket handshakes: if not, the
+    #: middleware does not even look for one.
+    _any_guard = False
+
+    @property
+    def guard_websockets(self) -> bool:
+        """Refuse (403) WebSocket handshakes from origins the policy does not allow."""
+        return self._guard_websockets
+
+    @guard_websockets.setter
+    def guard_websockets(self, value: bool) -> None:
+        self._guard_websockets = value
+        if value:
+            AppCors._any_guard = True
 
     @property
     def config(self) -> Mapping[str, ResourceOptions]:
@@ -258,7 +296,7 @@ class AppCors:
         state = self._state
         resource = request.match_info.route.resource
         if resource is None and state.overrides:
-            resource = await _resource_at_path(request, [method])
+            resource = await _resource_at_path(request, method, self._at_path)
         if resource is not None and resource in ROUTE_MODE_ENTRIES:
             return None
         policy = state.lookup(resource, method)
@@ -266,19 +304,20 @@ class AppCors:
             return None
         assert isinstance(policy, OriginPolicy)
         headers = request.headers
+        found = policy.match(origin)
         answer = preflight_answer(
             policy,
-            await policy.match_async(origin, request),
+            await policy.match_async(origin, request) if isinstance(found, Pending) else found,
             origin,
             method,
-            headers.getall(ACRH, []),
+            headers.getall(ACRH, _NO_LINES),
             _served_methods(request),
             self._preflight_vary,
         )
         if isinstance(answer, str):
             if logger.isEnabledFor(logging.DEBUG):
                 if resource is None:
-                    resource = await _resource_at_path(request, [method])
+                    resource = await _resource_at_path(request, method, self._at_path)
                 where = ascii(resource.canonical) if resource is not None else None
                 log_rejected_preflight(request, answer, where)
             return _PreflightAnswer(
@@ -317,18 +356,24 @@ class AppCors:
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        if isinstance(response, _PreflightAnswer) or _owner(request) is not self:
+        if isinstance(response, _PreflightAnswer):
             return
+        match_info = request.match_info
+        if len(match_info.apps) > 1 and _owner(request) is not self:
+            return  # a sub-application's own app-wide CORS answers
         state = self._state
-        resource = request.match_info.route.resource
-        if resource is None and state.overrides:
-            resource = await _resource_at_path(request, [request.method])
-        if resource is not None and resource in ROUTE_MODE_ENTRIES:
-            return
-        policy = state.lookup(resource, request.method)
-        if policy is EXCLUDED:
-            return
-        assert isinstance(policy, OriginPolicy)
+        if state.overrides or ROUTE_MODE_ENTRIES:
+            resource = match_info.route.resource
+            if resource is None and state.overrides:
+                resource = await _resource_at_path(request, request.method, self._at_path)
+            if resource is not None and resource in ROUTE_MODE_ENTRIES:
+                return
+            policy = state.lookup(resource, request.method)
+            if policy is EXCLUDED:
+                return
+            assert isinstance(policy, OriginPolicy)
+        else:
+            policy = state.policy
         origin = request.headers.get(ORIGIN)
         options: ResourceOptions | None = None
         if origin is not None:
@@ -352,7 +397,7 @@ async def _preflight_middleware(request: web.Request, handler: _Handler) -> web.
                 answer = await owner._preflight(request, origin, method)
                 if answer is not None:
                     return answer
-    elif _is_websocket_handshake(request):
+    elif AppCors._any_guard and _is_websocket_handshake(request):
         headers = request.headers
         origin = headers.get(ORIGIN) or headers.get(_LEGACY_WEBSOCKET_ORIGIN)
         owner = _owner(request)

@@ -72,16 +72,51 @@ def is_token(value: str) -> bool:
     return TOKEN_RE.fullmatch(value) is not None
 
 
-def parse_request_headers(lines: list[str]) -> list[str] | None:
+class RequestedHeaders:
+    """The parsed ``Access-Control-Request-Headers`` of a preflight."""
+
+    __slots__ = ("names", "names_set", "value")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        #: The requested names lower-cased, in request order, without duplicates.
+        self.names = names
+        self.names_set = frozenset(names)
+        #: What ``Access-Control-Allow-Headers`` answers when all are allowed.
+        self.value = ",".join(name.upper() for name in names)
+
+
+NO_REQUESTED_HEADERS: Final = RequestedHeaders(())
+
+# Parsed values by raw value: browsers send the same few again and again. Bounded:
+# emptied when full, so that no client can make it grow.
+_PARSED: dict[str, RequestedHeaders | None] = {}
+_PARSED_MAX: Final = 512
+
+
+def parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
     """Parse the ``Access-Control-Request-Headers`` lines of a preflight.
 
-    Returns the requested names lower-cased, in request order, without
-    duplicates; or ``None`` when the value is too long, has too many empty
-    elements, or holds something that is not a header name. The work is one
-    pass over a value whose length is capped, whatever a client sends.
+    Returns the requested names, or ``None`` when the value is too long, has
+    too many empty elements, or holds something that is not a header name.
+    The work is one pass over a value whose length is capped, whatever a client
+    sends; values seen recently cost a dictionary lookup.
     """
-    names: list[str] = []
-    seen: set[str] = set()
+    if not lines:
+        return NO_REQUESTED_HEADERS
+    key = lines[0] if len(lines) == 1 else "\n".join(lines)
+    try:
+        return _PARSED[key]
+    except KeyError:
+        pass
+    parsed = _parse_request_headers(lines)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = parsed
+    return parsed
+
+
+def _parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
+    names: dict[str, None] = {}
     total = 0
     empty = 0
     fullmatch = TOKEN_RE.fullmatch
@@ -98,11 +133,8 @@ def parse_request_headers(lines: list[str]) -> list[str] | None:
                 continue
             if fullmatch(name) is None:
                 return None
-            name = name.lower()
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
-    return names
+            names[name.lower()] = None
+    return RequestedHeaders(tuple(names))
 
 
 def merge_vary(headers: CIMultiDict[str], name: str = "Origin") -> None:

@@ -43,6 +43,15 @@ PREFLIGHT_FAILED: Final = "CORS preflight request failed: "
 _SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%:\[\]]+")
 
 
+# What the patterns of a policy said about an origin, for the origins seen
+# recently: a page's origin is matched once, not on each of its requests.
+# Bounded (emptied when full; long origins are not kept), so that no client
+# can make it grow; policies are immutable, so an entry never goes stale.
+_PATTERN_MATCHES: dict[tuple[OriginPolicy, str], ResourceOptions | None] = {}
+_MEMO_MAX: Final = 1024
+_MEMO_ORIGIN_MAX: Final = 256
+
+
 class Pending:
     """``match`` could not decide without asking a predicate (see ``match_async``)."""
 
@@ -100,7 +109,15 @@ class OriginPolicy:
         if options is not None:
             return options
         if self.patterns:
-            options = self._match_patterns(origin)
+            key = (self, origin)
+            try:
+                options = _PATTERN_MATCHES[key]
+            except KeyError:
+                options = self._match_patterns(origin)
+                if len(origin) <= _MEMO_ORIGIN_MAX:
+                    if len(_PATTERN_MATCHES) >= _MEMO_MAX:
+                        _PATTERN_MATCHES.clear()
+                    _PATTERN_MATCHES[key] = options
             if options is not None:
                 return options
         if self.predicates:
@@ -181,6 +198,8 @@ EMPTY_POLICY: Final = OriginPolicy({})
 
 def printable(value: str, limit: int = 200) -> str:
     """*value* as ASCII for a rejection text: escapes undecodable bytes, caps the length."""
+    if value.isascii() and len(value) <= limit:
+        return value
     shown = value.encode("ascii", "backslashreplace").decode("ascii")
     return shown if len(shown) <= limit else shown[:limit] + "..."
 
@@ -205,29 +224,31 @@ def preflight_answer(
     *route_methods* are the methods that count as allowed when the options
     say ``allow_methods=None``.
     """
-    if not policy:
-        return "no origins are allowed"
     if options is None:
+        if not policy:
+            return "no origins are allowed"
         return f"origin '{printable(origin)}' is not allowed"
     compiled = options._compiled
-    if compiled.any_method:
+    methods = compiled.methods
+    if methods is not None:
+        method_ok = method in methods
+    elif compiled.any_method:
         method_ok = is_token(method)
-    elif compiled.methods is None:
-        method_ok = method in route_methods
     else:
-        method_ok = method in compiled.methods
+        method_ok = method in route_methods
     if not method_ok:
         return method_not_allowed(method, origin)
-    names = parse_request_headers(request_headers) if request_headers else []
-    if names is None:
+    requested = parse_request_headers(request_headers)
+    if requested is None:
         return "'Access-Control-Request-Headers' header is malformed or too long"
-    if not compiled.allow_any_header:
-        denied = [name for name in names if name not in compiled.allowed_headers]
-        if denied:
-            return "headers are not allowed: " + ", ".join(name.upper() for name in denied)
+    names = requested.names
+    allowed = compiled.allowed_headers
+    if names and not compiled.allow_any_header and not requested.names_set <= allowed:
+        denied = [name for name in names if name not in allowed]
+        return "headers are not allowed: " + ", ".join(name.upper() for name in denied)
     answer = [(ACAO, origin), *compiled.preflight_headers, (ACAM, method)]
     if names:
-        answer.append((ACAH, ",".join(name.upper() for name in names)))
+        answer.append((ACAH, requested.value))
     answer.append((VARY, vary))
     return answer
 
@@ -242,13 +263,17 @@ def add_actual_headers(options: ResourceOptions, origin: str, headers: CIMultiDi
     if ACAO in headers:
         return
     compiled = options._compiled
-    expose = expose_all_value(headers) if compiled.expose_all else ""
+    if compiled.expose_all:
+        expose = expose_all_value(headers)
+        headers[ACAO] = origin
+        for name, value in compiled.actual_headers:
+            headers.setdefault(name, value)
+        if expose:
+            headers.setdefault(ACEH, expose)
+        return
     headers[ACAO] = origin
     for name, value in compiled.actual_headers:
-        if name not in headers:
-            headers[name] = value
-    if expose and ACEH not in headers:
-        headers[ACEH] = expose
+        headers.setdefault(name, value)
 
 
 def finish_actual(
@@ -266,14 +291,22 @@ def finish_actual(
         if options is not None:
             add_actual_headers(options, origin, headers)
         elif logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "CORS: origin %s is not allowed for %s %s (resource %s): no CORS headers sent",
-                ascii(origin),
-                ascii(request.method),
-                ascii(request.path),
-                describe_resource(request),
-            )
-    merge_vary(headers)
+            log_refused_origin(request, origin)
+    if VARY in headers:
+        merge_vary(headers)
+    else:
+        headers[VARY] = "Origin"
+
+
+def log_refused_origin(request: Any, origin: str) -> None:
+    """Say at DEBUG that an actual request's origin got no CORS headers."""
+    logger.debug(
+        "CORS: origin %s is not allowed for %s %s (resource %s): no CORS headers sent",
+        ascii(origin),
+        ascii(request.method),
+        ascii(request.path),
+        describe_resource(request),
+    )
 
 
 def log_rejected_preflight(request: Any, reason: str, resource: str | None = None) -> None:

@@ -30,13 +30,20 @@ from .resource_options import ResourceOptions, parse_config
 _STATIC_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 
 
+_REJECTED = {VARY: PREFLIGHT_VARY}
+
+
 def preflight_response(
     request: web.Request, answer: list[tuple[str, str]] | str
 ) -> web.StreamResponse:
-    """The 200 answer of an approved preflight; raises the 403 of a rejected one."""
+    """The 200 answer of an approved preflight, or the 403 of a rejected one.
+
+    The 403 is returned, not raised: raising costs aiohttp several times the
+    work of the whole answer, and the client receives the same response.
+    """
     if isinstance(answer, str):
         log_rejected_preflight(request, answer)
-        raise web.HTTPForbidden(text=PREFLIGHT_FAILED + answer, headers={VARY: PREFLIGHT_VARY})
+        return web.Response(status=403, text=PREFLIGHT_FAILED + answer, headers=_REJECTED)
     return web.Response(headers=answer)
 
 
@@ -168,9 +175,10 @@ class ResourceEntry:
         that has a route for the method serves it, and its configuration decides
         the preflight (which the router always hands to the first one).
         """
-        if self.view is not None or not isinstance(self.resource, web.Resource):
-            return self
-        if method in self._served_methods():
+        served = self._served
+        if served is None:
+            served = self._served_methods()
+        if method in served or self.view is not None or not isinstance(self.resource, web.Resource):
             return self
         resources = self._path_resources
         if resources is None:
@@ -203,16 +211,25 @@ class ResourceEntry:
             # Nobody with CORS serves the method, or the view does not implement it.
             answer: list[tuple[str, str]] | str = method_not_allowed(method, origin)
         else:
-            policy = entry.policy_for(request, method)
+            policy = entry.policy_for(request, method) if entry.dynamic else None
+            if policy is None:
+                policy = entry.policies.get(method, entry.fallback)
+            found = policy.match(origin)
+            options = (
+                await policy.match_async(origin, request) if isinstance(found, Pending) else found
+            )
             answer = preflight_answer(
                 policy,
-                await policy.match_async(origin, request),
+                options,
                 origin,
                 method,
-                headers.getall(ACRH, []),
+                headers.getall(ACRH, _NO_LINES),
                 entry.route_methods,
             )
         return preflight_response(request, answer)
+
+
+_NO_LINES: list[str] = []
 
 
 class UrlDispatcherAdapter:
@@ -287,19 +304,27 @@ class UrlDispatcherAdapter:
     async def handle_preflight(self, request: web.Request) -> web.StreamResponse:
         """The ``OPTIONS`` handler installed on CORS-enabled resources."""
         entry = self.entries[request.match_info.route.resource]  # type: ignore[index]
-        if not is_preflight(request):
+        headers = request.headers
+        if ORIGIN not in headers or ACRM not in headers:
             raise web.HTTPMethodNotAllowed(request.method, entry.plain_options_methods())
         return await entry.answer_preflight(request)
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Add CORS headers to every actual response of a CORS-enabled resource."""
         entry = self.entries.get(request.match_info.route.resource)  # type: ignore[arg-type]
-        if entry is None or is_preflight(request):
+        if entry is None:
             return
-        origin = request.headers.get(ORIGIN)
+        request_headers = request.headers
+        origin = request_headers.get(ORIGIN)
         options: ResourceOptions | None = None
         if origin is not None:
-            policy = entry.policy_for(request, request.method)
+            method = request.method
+            if method == hdrs.METH_OPTIONS and ACRM in request_headers:
+                return  # a preflight: answered by handle_preflight
+            if entry.dynamic:
+                policy = entry.policy_for(request, method)
+            else:
+                policy = entry.policies.get(method, entry.fallback)
             found = policy.match(origin)
             options = (
                 await policy.match_async(origin, request) if isinstance(found, Pending) else found

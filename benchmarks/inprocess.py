@@ -1,0 +1,217 @@
+"""In-process figures for one server kind; prints JSON.
+
+``python inprocess.py KIND``, run by ``run.py`` in this repository's venv and
+in the 0.8.1 venv alike:
+
+- ``requests``: microseconds per request of each scenario through aiohttp's
+  real server stack (HTTP parser, router, middlewares, handler, response
+  preparation, writer) with the socket replaced by an in-memory transport;
+  the median of 7 batches of 2,000 pipelined requests;
+- ``allocations``: peak bytes allocated while handling one allowed GET in an
+  app of one route and one origin, in one of 20,000 routes, and in one with
+  10,000 origins and 1,000 patterns (equal figures: nothing per request grows
+  with routes or origins);
+- ``startup``: seconds and bytes it takes to enable CORS on 20,000 routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from aiohttp import web
+from apps import ALLOWED, BUILDERS, SCENARIOS, TENANT, bare_equivalent, data, many_origins
+
+import aiohttp_cors
+
+N_ROUTES = 20_000
+
+
+class MemoryTransport(asyncio.Transport):
+    """Stands in for the socket: counts the responses aiohttp writes to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.responses = 0
+        self.wanted = 0
+        self.done: asyncio.Future[None] | None = None
+
+    def write(self, data: Any) -> None:
+        self._count(bytes(data))
+
+    def writelines(self, lines: Any) -> None:
+        self._count(b"".join(lines))
+
+    def _count(self, data: bytes) -> None:
+        self.responses += data.count(b"HTTP/1.1 ")
+        if self.responses >= self.wanted and self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8080)}.get(
+            name, default
+        )
+
+    def close(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class Connection:
+    """One keep-alive connection to *app*, through aiohttp's own request handler."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def __aenter__(self) -> Connection:
+        self.runner = web.AppRunner(self.app, access_log=None)
+        await self.runner.setup()
+        assert self.runner.server is not None
+        self.protocol = self.runner.server()
+        self.transport = MemoryTransport()
+        self.protocol.connection_made(self.transport)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.protocol.connection_lost(None)
+        await self.runner.cleanup()
+
+    async def send(self, raw: bytes, count: int) -> None:
+        """Send *count* pipelined copies of *raw*; return once all are answered."""
+        transport = self.transport
+        transport.responses = 0
+        transport.wanted = count
+        transport.done = asyncio.get_running_loop().create_future()
+        self.protocol.data_received(raw * count)
+        await transport.done
+
+
+def raw_request(method: str, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1:8080"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def per_request(connection: Connection, raw: bytes) -> float:
+    """Microseconds per request: the median of 7 batches of 2,000."""
+    await connection.send(raw, 500)
+    timings = []
+    for _ in range(7):
+        start = time.perf_counter()
+        await connection.send(raw, 2000)
+        timings.append((time.perf_counter() - start) / 2000 * 1e6)
+    return statistics.median(timings)
+
+
+async def allocated(app: web.Application, path: str, origin: str) -> int:
+    """Peak bytes allocated while handling one GET (after warming up)."""
+    raw = raw_request("GET", path, {"Origin": origin})
+    async with Connection(app) as connection:
+        await connection.send(raw, 100)
+        gc.collect()
+        peaks = []
+        for _ in range(20):
+            tracemalloc.start()
+            start = tracemalloc.get_traced_memory()[0]
+            await connection.send(raw, 1)
+            peaks.append(tracemalloc.get_traced_memory()[1] - start)
+            tracemalloc.stop()
+    return min(peaks)
+
+
+def many_routes_app(kind: str) -> tuple[web.Application, float, int]:
+    """An app of 20,000 routes, CORS enabled on all; the seconds and bytes that took."""
+    app = web.Application()
+    routes = [app.router.add_route("GET", f"/r{i}", data) for i in range(N_ROUTES)]
+    options = aiohttp_cors.ResourceOptions(expose_headers=("X-Request-Id",))
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    if kind == "app":
+        aiohttp_cors.enable(app, {ALLOWED: options})
+    else:
+        cors = aiohttp_cors.setup(app, defaults={ALLOWED: options})
+        for route in routes:
+            cors.add(route)
+    seconds = time.perf_counter() - start
+    memory = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return app, seconds, memory
+
+
+def startup_seconds(kind: str) -> float:
+    """Without tracemalloc (which slows allocation down): the median of 5 runs."""
+    timings = []
+    for _ in range(5):
+        app = web.Application()
+        routes = [app.router.add_route("GET", f"/r{i}", data) for i in range(N_ROUTES)]
+        options = aiohttp_cors.ResourceOptions(expose_headers=("X-Request-Id",))
+        gc.collect()
+        start = time.perf_counter()
+        if kind == "app":
+            aiohttp_cors.enable(app, {ALLOWED: options})
+        else:
+            cors = aiohttp_cors.setup(app, defaults={ALLOWED: options})
+            for route in routes:
+                cors.add(route)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def one_route_app(kind: str, origins: list[str]) -> web.Application:
+    app = web.Application()
+    route = app.router.add_route("GET", "/r0", data)
+    options = aiohttp_cors.ResourceOptions(expose_headers=("X-Request-Id",))
+    config = dict.fromkeys(origins, options)
+    if kind == "app":
+        aiohttp_cors.enable(app, config)
+    else:
+        aiohttp_cors.setup(app, defaults=config).add(route)
+    return app
+
+
+async def main(kind: str, part: str) -> dict[str, Any]:
+    if part == "requests":
+        requests = {}
+        async with Connection(BUILDERS[kind]()) as connection:
+            for name, method, path, headers in SCENARIOS:
+                sent = bare_equivalent(method, path, headers) if kind == "bare" else None
+                raw = raw_request(*(sent or (method, path, headers)))
+                requests[name] = await per_request(connection, raw)
+        return requests
+    # part == "scale": libraries only
+    big, _, memory = many_routes_app(kind)
+    allocations = {
+        "1 route, 1 origin": await allocated(one_route_app(kind, [ALLOWED]), "/r0", ALLOWED),
+        f"{N_ROUTES:,} routes": await allocated(big, f"/r{N_ROUTES - 1}", ALLOWED),
+    }
+    if kind != "v081":  # 0.8.1 has no patterns
+        crowded = one_route_app(kind, many_origins())
+        allocations["10k origins + 1k patterns"] = await allocated(crowded, "/r0", TENANT)
+    return {
+        "startup_seconds": startup_seconds(kind),
+        "startup_bytes": memory,
+        "allocations": allocations,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2]))))

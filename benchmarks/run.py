@@ -1,0 +1,361 @@
+"""The benchmark: this library against bare aiohttp, a hand-written floor and 0.8.1.
+
+``./run bench`` (or ``python benchmarks/run.py``) installs what it needs (Debian's
+``wrk``; a venv with ``aiohttp-cors==0.8.1`` and the same aiohttp as this one),
+checks that the floor and the library send exactly the same headers, then
+measures:
+
+- req/s under ``wrk`` on loopback for every scenario of ``apps.SCENARIOS`` and
+  every server kind, the kinds interleaved within each round so that machine
+  drift cancels out; the median of the rounds;
+- microseconds per request in-process (aiohttp's real server stack, no socket);
+- enabling CORS on 20,000 routes (seconds, bytes) and the bytes one request
+  allocates with 1 or 20,000 routes, 1 or 11,000 origins.
+
+The Markdown report is printed and written to ``benchmarks/results.md``.
+Options: ``--rounds N`` (5), ``--duration S`` (2), ``--connections N`` (16),
+``--quick`` (1 round of 1 s, for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from apps import SCENARIOS, Request, bare_equivalent  # noqa: E402
+
+KINDS = ["bare", "floor", "route", "floor-app", "app", "v081"]
+LABELS = {
+    "bare": "bare aiohttp",
+    "floor": "floor (in the handlers)",
+    "route": "route mode",
+    "floor-app": "floor (a middleware)",
+    "app": "app-wide",
+    "v081": "0.8.1",
+}
+#: Each mode of this library and the hand-written floor doing the same work the same way.
+PAIRS = {"route": "floor", "app": "floor-app"}
+VENV_081 = HERE / ".venv-081"
+#: Headers that differ between any two servers for reasons unrelated to CORS.
+IGNORED = {"date", "server"}
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        if os.geteuid() != 0:
+            sys.exit("wrk is missing: install Debian's 'wrk' package (apt-get install wrk)")
+        print("== installing Debian's wrk ==", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+        wrk = shutil.which("wrk")
+        assert wrk is not None
+    return wrk
+
+
+def ensure_venv_081() -> Path:
+    """A venv with aiohttp-cors 0.8.1 beside the same aiohttp version as ours."""
+    python = VENV_081 / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV_081)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "aiohttp-cors==0.8.1",
+            f"aiohttp=={aiohttp.__version__}",
+        ],
+        check=True,
+    )
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(cpu: int) -> list[str]:
+    """``taskset`` prefix: the servers on one core, wrk on the other."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(cpu)]
+    return []
+
+
+def python_for(kind: str) -> str:
+    return str(VENV_081 / "bin" / "python") if kind == "v081" else sys.executable
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[dict[str, int]]:
+    """Start one server per kind; yield kind -> port."""
+    ports = {kind: free_port() for kind in KINDS}
+    processes = [
+        subprocess.Popen(
+            [*pinned(0), python_for(kind), str(HERE / "apps.py"), kind, str(port)],
+            cwd=HERE,
+        )
+        for kind, port in ports.items()
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        for port in ports.values():
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"a benchmark server did not start on {port}") from None
+                    time.sleep(0.1)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def fetch(
+    port: int, method: str, path: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, head, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, head, body = error.code, error.headers, error.read()
+    seen = {name.lower(): value for name, value in head.items() if name.lower() not in IGNORED}
+    return status, seen, body
+
+
+def check_same_headers(ports: dict[str, int]) -> None:
+    """The floor must send exactly what the library sends, or the comparison is unfair."""
+    problems = []
+    for name, method, path, headers in SCENARIOS:
+        for kind, floor_kind in PAIRS.items():
+            floor = fetch(ports[floor_kind], method, path, headers)
+            seen = fetch(ports[kind], method, path, headers)
+            if seen != floor:
+                problems.append(f"{name}: {LABELS[kind]} sent {seen}, its floor {floor}")
+    if problems:
+        sys.exit("the floor does not match the library:\n" + "\n".join(problems))
+
+
+def wrk_rps(wrk: str, port: int, request: Request, args: argparse.Namespace) -> float:
+    method, path, headers = request
+    command = [*pinned(1), wrk, "-t1", f"-c{args.connections}", f"-d{args.duration}s"]
+    for header, value in headers.items():
+        command += ["-H", f"{header}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f'wrk.method = "{method}"\n')
+    try:
+        command += ["-s", script.name, f"http://127.0.0.1:{port}{path}"]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(script.name)
+    errors = re.search(r"Socket errors: (.*)", output)
+    if errors:
+        sys.exit(f"wrk saw socket errors against {path}: {errors.group(1)}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert found is not None, output
+    return float(found.group(1))
+
+
+Table = dict[str, dict[str, float]]
+
+
+def empty_samples() -> dict[str, dict[str, list[float]]]:
+    return {name: {kind: [] for kind in KINDS} for name, *_ in SCENARIOS}
+
+
+def medians(samples: dict[str, dict[str, list[float]]]) -> Table:
+    return {
+        name: {kind: statistics.median(values) for kind, values in by_kind.items()}
+        for name, by_kind in samples.items()
+    }
+
+
+def measure_load(wrk: str, ports: dict[str, int], args: argparse.Namespace) -> Table:
+    """scenario -> kind -> median req/s, kinds interleaved and rotated each round."""
+    samples = empty_samples()
+    for round_number in range(args.rounds):
+        shift = round_number % len(KINDS)
+        order = KINDS[shift:] + KINDS[:shift]
+        print(f"== load, round {round_number + 1} of {args.rounds} ==", flush=True)
+        for name, method, path, headers in SCENARIOS:
+            for kind in order:
+                request = (method, path, headers)
+                if kind == "bare":
+                    request = bare_equivalent(method, path, headers)
+                samples[name][kind].append(wrk_rps(wrk, ports[kind], request, args))
+    return medians(samples)
+
+
+def in_process(kind: str, part: str) -> Any:
+    output = subprocess.run(
+        [*pinned(0), python_for(kind), str(HERE / "inprocess.py"), kind, part],
+        cwd=HERE,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output)
+
+
+def measure_in_process(rounds: int) -> Table:
+    """scenario -> kind -> median microseconds per request, over interleaved rounds."""
+    samples = empty_samples()
+    for round_number in range(rounds):
+        print(f"== in-process, round {round_number + 1} of {rounds} ==", flush=True)
+        for kind in KINDS:
+            for name, micros in in_process(kind, "requests").items():
+                samples[name][kind].append(micros)
+    return medians(samples)
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b else "-"
+
+
+def report(load: Table, micros: Table, scale: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"aiohttp {aiohttp.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs ({_cpu_model()}); "
+        f"wrk -t1 -c{args.connections} on loopback, {args.rounds} rounds of "
+        f"{args.duration} s per cell, servers on one core and wrk on the other; medians.",
+        "",
+        "## Throughput under wrk (requests per second)",
+        "",
+        "Each mode of this library is compared with the hand-written floor that does the "
+        "same work the same way: route mode with CORS written into the handlers (and an "
+        "OPTIONS handler per resource), app-wide mode with one hand-written middleware. "
+        "Bare aiohttp answers a plain GET where the scenario is a preflight.",
+        "",
+        "| scenario | bare | floor | route mode | **route / floor** | floor (middleware) "
+        "| app-wide | **app-wide / floor** | 0.8.1 | route / 0.8.1 |",
+        "|---|" + "---:|" * 9,
+    ]
+    for name, k in load.items():
+        lines.append(
+            f"| {name} | {k['bare']:,.0f} | {k['floor']:,.0f} | {k['route']:,.0f} | "
+            f"**{ratio(k['route'], k['floor'])}** | {k['floor-app']:,.0f} | {k['app']:,.0f} | "
+            f"**{ratio(k['app'], k['floor-app'])}** | {k['v081']:,.0f} | "
+            f"{ratio(k['route'], k['v081'])} |"
+        )
+    one, many = "GET, 1 origin", "GET, 10k origins + 1k patterns"
+    lines += [
+        "",
+        "10,000 exact origins and 1,000 subdomain patterns, the request matching the last "
+        "pattern, against a 1-origin configuration (0.8.1: 11,000 exact origins, the last "
+        "one): "
+        + ", ".join(
+            f"{LABELS[kind]} {ratio(load[many][kind], load[one][kind])}"
+            for kind in ("floor", "route", "floor-app", "app", "v081")
+        )
+        + ".",
+        "",
+        "## Microseconds per request, in-process",
+        "",
+        "aiohttp's own server stack (parser, router, middlewares, handler, response "
+        "preparation, writer) fed through an in-memory transport: no kernel, less noise. "
+        "The last columns are the cost over bare aiohttp.",
+        "",
+        "| scenario | bare | floor | route mode | floor (middleware) | app-wide | 0.8.1 "
+        "| + floor | + route | + floor (mw) | + app-wide | + 0.8.1 |",
+        "|---|" + "---:|" * 11,
+    ]
+    for name, k in micros.items():
+        extra = " | ".join(
+            f"{k[kind] - k['bare']:+.1f}" for kind in ("floor", "route", "floor-app", "app", "v081")
+        )
+        lines.append(
+            f"| {name} | {k['bare']:.1f} | {k['floor']:.1f} | {k['route']:.1f} | "
+            f"{k['floor-app']:.1f} | {k['app']:.1f} | {k['v081']:.1f} | {extra} |"
+        )
+    libraries = ("route", "app", "v081")
+    lines += [
+        "",
+        "## 20,000 routes",
+        "",
+        "| | route mode | app-wide | 0.8.1 |",
+        "|---|---:|---:|---:|",
+        "| enabling CORS on 20,000 routes (s, median of 5) | "
+        + " | ".join(f"{scale[k]['startup_seconds']:.3f}" for k in libraries)
+        + " |",
+        "| memory that takes (MB) | "
+        + " | ".join(f"{scale[k]['startup_bytes'] / 1e6:.1f}" for k in libraries)
+        + " |",
+    ]
+    for label in scale["route"]["allocations"]:
+        cells = [
+            f"{scale[k]['allocations'][label]:,}" if label in scale[k]["allocations"] else "n/a"
+            for k in libraries
+        ]
+        lines.append(f"| bytes allocated by one GET, {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s: a smoke run")
+    parser.add_argument("--output", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 1, 1
+    wrk = ensure_wrk()
+    ensure_venv_081()
+    with servers() as ports:
+        check_same_headers(ports)
+        load = measure_load(wrk, ports, args)
+    micros = measure_in_process(max(1, min(args.rounds, 3)))
+    print("== 20,000 routes ==", flush=True)
+    scale = {kind: in_process(kind, "scale") for kind in ("route", "app", "v081")}
+    text = report(load, micros, scale, args)
+    args.output.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
