@@ -29,6 +29,7 @@ from ._policy import (
     PREFLIGHT_FAILED,
     OriginPolicy,
     Pending,
+    PreflightAnswer,
     describe_resource,
     finish_actual,
     log_rejected_preflight,
@@ -63,10 +64,6 @@ class _AnyMethod:
 
     def __contains__(self, method: object) -> bool:
         return True
-
-
-class _PreflightAnswer(web.Response):
-    """A preflight answered by app-wide mode (so the prepare hook leaves it alone)."""
 
 
 def _served_methods(request: web.Request) -> Container[str]:
@@ -320,7 +317,7 @@ class AppCors:
                     resource = await _resource_at_path(request, method, self._at_path)
                 where = ascii(resource.canonical) if resource is not None else None
                 log_rejected_preflight(request, answer, where)
-            return _PreflightAnswer(
+            return PreflightAnswer(
                 status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: self._preflight_vary}
             )
         if ACRPN in headers:
@@ -336,7 +333,7 @@ class AppCors:
                     ascii(headers[ACRPN]),
                     ACAPN,
                 )
-        return _PreflightAnswer(headers=answer)
+        return PreflightAnswer(headers=answer)
 
     async def _websocket_refusal(self, request: web.Request, origin: str) -> str | None:
         """Why a WebSocket handshake from *origin* must be refused, or ``None``."""
@@ -356,17 +353,18 @@ class AppCors:
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        if isinstance(response, _PreflightAnswer):
+        if response.__class__ is PreflightAnswer:
             return
         match_info = request.match_info
-        if len(match_info.apps) > 1 and _owner(request) is not self:
+        # current_app is the innermost application: if it is ours, we answer.
+        if match_info.current_app is not self._app and _owner(request) is not self:
             return  # a sub-application's own app-wide CORS answers
         state = self._state
         if state.overrides or ROUTE_MODE_ENTRIES:
             resource = match_info.route.resource
             if resource is None and state.overrides:
                 resource = await _resource_at_path(request, request.method, self._at_path)
-            if resource is not None and resource in ROUTE_MODE_ENTRIES:
+            if resource is not None and ROUTE_MODE_ENTRIES and resource in ROUTE_MODE_ENTRIES:
                 return
             policy = state.lookup(resource, request.method)
             if policy is EXCLUDED:

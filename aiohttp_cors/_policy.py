@@ -11,6 +11,7 @@ import re
 from collections.abc import Container, Mapping
 from typing import Any, Final
 
+from aiohttp import web
 from multidict import CIMultiDict
 
 from ._headers import (
@@ -50,6 +51,10 @@ _SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\
 _PATTERN_MATCHES: dict[tuple[OriginPolicy, str], ResourceOptions | None] = {}
 _MEMO_MAX: Final = 1024
 _MEMO_ORIGIN_MAX: Final = 256
+
+
+class PreflightAnswer(web.Response):
+    """A preflight answered by this library: the prepare hooks leave it alone."""
 
 
 class Pending:
@@ -186,11 +191,31 @@ class OriginPolicy:
 
 
 def merge(*levels: Mapping[Any, ResourceOptions]) -> OriginPolicy:
-    """One policy from configuration levels given most specific first."""
+    """One policy from configuration levels given most specific first.
+
+    Equal merged configurations share one policy: an application that enables
+    CORS on thousands of routes with the same options compiles it once.
+    """
     merged: dict[Any, ResourceOptions] = {}
     for level in reversed(levels):
         merged.update(level)
-    return OriginPolicy(merged)
+    try:
+        key = tuple(merged.items())
+        return _POLICIES[key]
+    except TypeError:  # an unhashable predicate: compiled for itself
+        return OriginPolicy(merged)
+    except KeyError:
+        pass
+    policy = OriginPolicy(merged)
+    if len(_POLICIES) >= _POLICIES_MAX:
+        _POLICIES.clear()
+    _POLICIES[key] = policy
+    return policy
+
+
+# Compiled policies by content (bounded: emptied when full, which only loses sharing).
+_POLICIES: dict[tuple[tuple[Any, ResourceOptions], ...], OriginPolicy] = {}
+_POLICIES_MAX: Final = 4096
 
 
 EMPTY_POLICY: Final = OriginPolicy({})

@@ -7,27 +7,45 @@ request costs a dictionary lookup for its resource and one for its method.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import hdrs, web
 
-from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY
+from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY, merge_vary
 from ._policy import (
     EMPTY_POLICY,
     PREFLIGHT_FAILED,
     OriginPolicy,
     Pending,
-    finish_actual,
+    PreflightAnswer,
+    add_actual_headers,
+    log_refused_origin,
     log_rejected_preflight,
+    logger,
     merge,
     method_not_allowed,
     preflight_answer,
 )
 from .mixin import ROUTE_MODE_ENTRIES, CorsViewMixin, implemented_methods, method_config
-from .resource_options import ResourceOptions, parse_config
+from .resource_options import EMPTY_CONFIG, ResourceOptions, parse_config
 
 _STATIC_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
+_NO_POLICIES: Mapping[str, OriginPolicy] = MappingProxyType({})
+_METHOD_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _method_set(methods: Mapping[str, object]) -> frozenset[str]:
+    """``frozenset(methods)``, one shared object per distinct set (thousands of routes)."""
+    key = tuple(methods)
+    found = _METHOD_SETS.get(key)
+    if found is None:
+        found = frozenset(key)
+        if len(_METHOD_SETS) < 1024:
+            _METHOD_SETS[key] = found
+    return found
 
 
 _REJECTED = {VARY: PREFLIGHT_VARY}
@@ -43,8 +61,8 @@ def preflight_response(
     """
     if isinstance(answer, str):
         log_rejected_preflight(request, answer)
-        return web.Response(status=403, text=PREFLIGHT_FAILED + answer, headers=_REJECTED)
-    return web.Response(headers=answer)
+        return PreflightAnswer(status=403, text=PREFLIGHT_FAILED + answer, headers=_REJECTED)
+    return PreflightAnswer(headers=answer)
 
 
 def is_preflight(request: web.BaseRequest) -> bool:
@@ -76,6 +94,7 @@ class ResourceEntry:
         "adapter",
         "dynamic",
         "fallback",
+        "has_head",
         "options_route",
         "policies",
         "resource",
@@ -95,12 +114,13 @@ class ResourceEntry:
         self.adapter = adapter
         self.resource = resource
         self.view = view
-        self.view_config = parse_config(view.cors_config) if view else {}
-        self.resource_config: dict[str, ResourceOptions] = {}
-        self.route_configs: dict[str, dict[str, ResourceOptions]] = {}
+        self.view_config = parse_config(view.cors_config) if view else EMPTY_CONFIG
+        self.resource_config: Mapping[str, ResourceOptions] = EMPTY_CONFIG
+        self.route_configs: dict[str, Mapping[str, ResourceOptions]] = {}
         self.options_route: web.AbstractRoute | None = None
-        self.policies: dict[str, OriginPolicy] = {}
+        self.policies: Mapping[str, OriginPolicy] = _NO_POLICIES
         self.fallback = EMPTY_POLICY
+        self.has_head = False
         self.route_methods: frozenset[str] = frozenset()
         # A view that overrides get_request_config is asked on every request.
         self.dynamic = view is not None and getattr(
@@ -113,21 +133,25 @@ class ResourceEntry:
         """Merge the configuration levels into one policy per method."""
         view = self.view
         if view is None:
-            self.policies = {
-                method: merge(config, self.resource_config, defaults)
-                for method, config in self.route_configs.items()
-            }
-            # A method without a route configuration of its own (HEAD beside a
-            # GET route, or PATCH on a resource whose GET route says
-            # allow_methods=["PATCH"]) falls back on the route configurations
-            # too, the first added first, then the resource's and the defaults.
-            self.fallback = merge(*self.route_configs.values(), self.resource_config, defaults)
-            methods = frozenset(self.route_configs)
+            configs = self.route_configs
+            if self.resource_config or any(configs.values()):
+                self.policies = {
+                    method: merge(config, self.resource_config, defaults)
+                    for method, config in configs.items()
+                }
+                # A method without a route configuration of its own (HEAD beside a
+                # GET route, or PATCH on a resource whose GET route says
+                # allow_methods=["PATCH"]) falls back on the route configurations
+                # too, the first added first, then the resource's and the defaults.
+                self.fallback = merge(*configs.values(), self.resource_config, defaults)
+            else:
+                # Only the defaults apply: the policy all such resources share.
+                self.policies = _NO_POLICIES
+                self.fallback = self.adapter.default_policy()
+            methods = _method_set(configs)
             if isinstance(self.resource, web.StaticResource):
                 methods |= _STATIC_METHODS
-            elif hdrs.METH_GET in methods and any(
-                route.method == hdrs.METH_HEAD for route in self.resource
-            ):
+            elif self.has_head and hdrs.METH_GET in methods:
                 # add_get's HEAD route answers like its GET route, preflights included.
                 methods |= {hdrs.METH_HEAD}
             self.route_methods = methods
@@ -238,14 +262,26 @@ class UrlDispatcherAdapter:
     def __init__(self, defaults: Mapping[str, ResourceOptions]) -> None:
         self.entries: dict[web.AbstractResource, ResourceEntry] = {}
         self._defaults = defaults
+        self._default_policy: OriginPolicy | None = None
+        # One bound method for all the OPTIONS routes installed.
+        self._preflight_handler = self.handle_preflight
+        ROUTE_MODE_ENTRIES.register(self)
+
+    def default_policy(self) -> OriginPolicy:
+        """The policy of the defaults alone, compiled once per change of the defaults."""
+        policy = self._default_policy
+        if policy is None:
+            policy = self._default_policy = merge(self._defaults)
+        return policy
 
     def set_defaults(self, defaults: Mapping[str, ResourceOptions]) -> None:
         """Use new defaults from now on, for every resource."""
         self._defaults = defaults
+        self._default_policy = None
         for entry in self.entries.values():
             entry.compile(defaults)
 
-    def add(self, routing_entity: Any, config: dict[str, ResourceOptions]) -> None:
+    def add(self, routing_entity: Any, config: Mapping[str, ResourceOptions]) -> None:
         """Enable CORS on a resource or route; everything is checked before anything changes."""
         route: web.AbstractRoute | None = None
         if isinstance(routing_entity, web.ResourceRoute):
@@ -257,7 +293,7 @@ class UrlDispatcherAdapter:
             raise ValueError(f"Resource or ResourceRoute expected, got {routing_entity!r}")
         assert resource is not None
         entry = self.entries.get(resource)
-        view = self._check_routes(resource, entry)
+        view, has_head = self._check_routes(resource, entry)
         if route is None:
             if entry is not None:
                 raise ValueError(f"CORS is already configured for {resource!r} resource.")
@@ -269,36 +305,42 @@ class UrlDispatcherAdapter:
         if entry is None:
             entry = ResourceEntry(self, resource, view)
             if view is None:
-                entry.options_route = self._install_options(resource, self.handle_preflight)
-            ROUTE_MODE_ENTRIES[resource] = entry
+                entry.options_route = self._install_options(resource, self._preflight_handler)
             self.entries[resource] = entry
         if route is None:
             entry.resource_config = config
         else:
             entry.route_configs[route.method] = config
+        entry.has_head = has_head
         entry.compile(self._defaults)
 
     def _check_routes(
         self, resource: web.AbstractResource, entry: ResourceEntry | None
-    ) -> type[CorsViewMixin] | None:
-        """The resource's view class, if any; errors for routes CORS cannot share."""
+    ) -> tuple[type[CorsViewMixin] | None, bool]:
+        """The resource's view class, if any, and whether it has a HEAD route.
+
+        Raises for routes CORS cannot share the resource with.
+        """
         view = None
+        has_head = False
         for route in resource:
-            if route.method == hdrs.METH_ANY:
+            method = route.method
+            if method == hdrs.METH_HEAD:
+                has_head = True
+            elif method == hdrs.METH_ANY:
                 view = _view_class(route)
-            elif route.method == hdrs.METH_OPTIONS and (
+            elif method == hdrs.METH_OPTIONS and (
                 entry is None or route is not entry.options_route
             ):
                 raise ValueError(f"{resource!r} already has OPTIONS handler {route.handler!r}")
-        return view
+        return view, has_head
 
     @staticmethod
     def _install_options(resource: web.AbstractResource, handler: Any) -> web.AbstractRoute:
-        if isinstance(resource, web.StaticResource):
-            resource.set_options_route(handler)
-        else:
-            assert isinstance(resource, web.Resource)
-            resource.add_route(hdrs.METH_OPTIONS, handler)
+        if isinstance(resource, web.Resource):
+            return resource.add_route(hdrs.METH_OPTIONS, handler)
+        assert isinstance(resource, web.StaticResource)
+        resource.set_options_route(handler)
         return next(route for route in resource if route.method == hdrs.METH_OPTIONS)
 
     async def handle_preflight(self, request: web.Request) -> web.StreamResponse:
@@ -311,22 +353,35 @@ class UrlDispatcherAdapter:
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Add CORS headers to every actual response of a CORS-enabled resource."""
+        if response.__class__ is PreflightAnswer:
+            return
         entry = self.entries.get(request.match_info.route.resource)  # type: ignore[arg-type]
         if entry is None:
             return
+        headers = response.headers
         request_headers = request.headers
         origin = request_headers.get(ORIGIN)
-        options: ResourceOptions | None = None
         if origin is not None:
             method = request.method
             if method == hdrs.METH_OPTIONS and ACRM in request_headers:
-                return  # a preflight: answered by handle_preflight
+                return  # a preflight someone else answered
             if entry.dynamic:
                 policy = entry.policy_for(request, method)
             else:
                 policy = entry.policies.get(method, entry.fallback)
-            found = policy.match(origin)
-            options = (
-                await policy.match_async(origin, request) if isinstance(found, Pending) else found
-            )
-        finish_actual(options, origin, response.headers, request)
+            options = policy.exact.get(origin)
+            if options is None:
+                found = policy.match(origin)
+                options = (
+                    await policy.match_async(origin, request)
+                    if isinstance(found, Pending)
+                    else found
+                )
+            if options is not None:
+                add_actual_headers(options, origin, headers)
+            elif logger.isEnabledFor(logging.DEBUG):
+                log_refused_origin(request, origin)
+        if VARY in headers:
+            merge_vary(headers)
+        else:
+            headers[VARY] = "Origin"

@@ -13,7 +13,7 @@ from ._headers import ACRH, ACRM, ORIGIN
 from ._policy import finish_actual, merge, preflight_answer
 from ._router import UrlDispatcherAdapter, preflight_response
 from .abc import AbstractRouterAdapter
-from .resource_options import Config, ResourceOptions, parse_config, parse_options
+from .resource_options import EMPTY_CONFIG, Config, ResourceOptions, parse_config, parse_options
 
 __all__ = ("APP_CONFIG_KEY", "CorsConfig")
 
@@ -124,7 +124,7 @@ class CorsConfig:
                 DeprecationWarning,
                 stacklevel=2,
             )
-        parsed = parse_config(config)
+        parsed = parse_config(config) if config is not None else EMPTY_CONFIG
         if self._builtin is not None:
             self._builtin.add(routing_entity, parsed)
         else:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
 
 from aiohttp import hdrs, web
 
@@ -28,10 +28,52 @@ class ViewEntry(Protocol):
     def plain_options_methods(self) -> frozenset[str]: ...
 
 
-#: Resources registered with ``CorsConfig.add`` (route mode). Keyed by resource,
-#: not by application, so that views in sub-applications find their entry, and
-#: so that app-wide mode leaves these resources to route mode.
-ROUTE_MODE_ENTRIES: WeakKeyDictionary[web.AbstractResource, ViewEntry] = WeakKeyDictionary()
+class _EntryTable(Protocol):
+    """A route-mode adapter: its entries by resource."""
+
+    @property
+    def entries(self) -> Mapping[web.AbstractResource, ViewEntry]: ...
+
+
+class RouteModeEntries:
+    """The resources registered with ``CorsConfig.add`` (route mode), in every application.
+
+    Looked up by resource, not by application, so that views in sub-applications
+    find their entry, and so that app-wide mode leaves these resources to route
+    mode. Each route-mode adapter keeps its own table and registers itself here
+    once, weakly: a discarded application takes its entries along, and
+    registering a resource costs nothing more than the adapter's own table.
+    """
+
+    __slots__ = ("_adapters",)
+
+    def __init__(self) -> None:
+        self._adapters: list[weakref.ref[_EntryTable]] = []
+
+    def register(self, adapter: _EntryTable) -> None:
+        self._adapters.append(weakref.ref(adapter, self._adapters.remove))
+
+    def get(self, resource: web.AbstractResource | None) -> ViewEntry | None:
+        for ref in self._adapters:
+            adapter = ref()
+            if adapter is not None:
+                entry = adapter.entries.get(resource)  # type: ignore[arg-type]
+                if entry is not None:
+                    return entry
+        return None
+
+    def __contains__(self, resource: web.AbstractResource) -> bool:
+        return self.get(resource) is not None
+
+    def __bool__(self) -> bool:
+        for ref in self._adapters:
+            adapter = ref()
+            if adapter is not None and adapter.entries:
+                return True
+        return False
+
+
+ROUTE_MODE_ENTRIES: Final = RouteModeEntries()
 
 
 def custom_cors(config: Config) -> Callable[[_F], _F]:
@@ -86,7 +128,7 @@ class CorsViewMixin:
         Most specific first: the method's ``custom_cors``, ``cors_config``,
         the configuration given to ``CorsConfig.add``, then the defaults.
         """
-        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)
         if entry is not None:
             return entry.config_for(request_method)
         from .cors_config import APP_CONFIG_KEY  # noqa: PLC0415  (import cycle)
@@ -105,7 +147,7 @@ class CorsViewMixin:
     async def options(self) -> web.StreamResponse:
         """Answer CORS preflights; any other ``OPTIONS`` gets aiohttp's 405."""
         request = self.request
-        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)
         headers = request.headers
         if (
             entry is None

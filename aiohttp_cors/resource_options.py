@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ._headers import ACAC, ACEH, ACMA
@@ -157,6 +158,10 @@ def parse_options(options: object) -> ResourceOptions:
         "Origin options must be either aiohttp_cors.ResourceOptions instance or mapping, "
         f"got '{options!r}'"
     )
+
+
+#: An empty configuration, shared (read-only).
+EMPTY_CONFIG: Mapping[str, ResourceOptions] = MappingProxyType({})
 
 
 def parse_config(config: object) -> dict[str, ResourceOptions]:
