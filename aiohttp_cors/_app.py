@@ -16,7 +16,6 @@ from aiohttp import hdrs, web
 
 from ._headers import (
     ACAPN,
-    ACRH,
     ACRM,
     ACRPN,
     ORIGIN,
@@ -30,6 +29,7 @@ from ._policy import (
     OriginPolicy,
     Pending,
     PreflightAnswer,
+    decide_preflight,
     describe_resource,
     finish_actual,
     log_rejected_preflight,
@@ -301,16 +301,19 @@ class AppCors:
             return None
         assert isinstance(policy, OriginPolicy)
         headers = request.headers
-        found = policy.match(origin)
-        answer = preflight_answer(
-            policy,
-            await policy.match_async(origin, request) if isinstance(found, Pending) else found,
-            origin,
-            method,
-            headers.getall(ACRH, _NO_LINES),
-            _served_methods(request),
-            self._preflight_vary,
+        answer = decide_preflight(
+            policy, origin, method, headers, _served_methods(request), self._preflight_vary
         )
+        if isinstance(answer, Pending):
+            answer = preflight_answer(
+                policy,
+                await policy.match_async(origin, request),
+                origin,
+                method,
+                headers,
+                _served_methods(request),
+                self._preflight_vary,
+            )
         if isinstance(answer, str):
             if logger.isEnabledFor(logging.DEBUG):
                 if resource is None:
@@ -322,7 +325,7 @@ class AppCors:
             )
         if ACRPN in headers:
             if self._private_network and headers[ACRPN].lower() == "true":
-                answer.append((ACAPN, "true"))
+                answer = [*answer, (ACAPN, "true")]  # the answer may be shared: a copy
             elif logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "CORS: preflight for %s %s asks for Private Network Access "

@@ -12,7 +12,7 @@ from collections.abc import Container, Mapping
 from typing import Any, Final
 
 from aiohttp import web
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._headers import (
     ACAH,
@@ -76,7 +76,16 @@ class OriginPolicy:
     origins or wildcard patterns: they are dictionary lookups.
     """
 
-    __slots__ = ("any_port", "exact", "patterns", "predicates", "regexes", "star", "subdomains")
+    __slots__ = (
+        "any_port",
+        "empty",
+        "exact",
+        "patterns",
+        "predicates",
+        "regexes",
+        "star",
+        "subdomains",
+    )
 
     def __init__(self, merged: Mapping[Any, ResourceOptions]) -> None:
         self.exact: dict[str, ResourceOptions] = {}
@@ -104,9 +113,10 @@ class OriginPolicy:
                 else:
                     self.any_port[(pattern.scheme, pattern.host)] = options
         self.patterns = bool(self.subdomains or self.any_port or self.regexes)
+        self.empty = not (self.exact or self.patterns or self.predicates or self.star)
 
     def __bool__(self) -> bool:
-        return bool(self.exact) or self.patterns or bool(self.predicates) or self.star is not None
+        return not self.empty
 
     def match(self, origin: str) -> ResourceOptions | Pending | None:
         """The options for *origin*: ``None`` if not allowed, ``PENDING`` to ask predicates."""
@@ -239,18 +249,17 @@ def preflight_answer(
     options: ResourceOptions | None,
     origin: str,
     method: str,
-    request_headers: list[str],
+    request_headers: CIMultiDictProxy[str],
     route_methods: Container[str],
     vary: str = PREFLIGHT_VARY,
 ) -> list[tuple[str, str]] | str:
     """Decide a preflight: the headers of the 200 answer, or the rejection reason.
 
-    *request_headers* are the raw ``Access-Control-Request-Headers`` lines;
-    *route_methods* are the methods that count as allowed when the options
-    say ``allow_methods=None``.
+    *request_headers* are the preflight's headers; *route_methods* are the
+    methods that count as allowed when the options say ``allow_methods=None``.
     """
     if options is None:
-        if not policy:
+        if policy.empty:
             return "no origins are allowed"
         return f"origin '{printable(origin)}' is not allowed"
     compiled = options._compiled
@@ -263,7 +272,7 @@ def preflight_answer(
         method_ok = method in route_methods
     if not method_ok:
         return method_not_allowed(method, origin)
-    requested = parse_request_headers(request_headers)
+    requested = parse_request_headers(request_headers.getall(ACRH, _NO_LINES))
     if requested is None:
         return "'Access-Control-Request-Headers' header is malformed or too long"
     names = requested.names
@@ -276,6 +285,52 @@ def preflight_answer(
         answer.append((ACAH, requested.value))
     answer.append((VARY, vary))
     return answer
+
+
+_NO_LINES: Final[list[str]] = []
+
+
+def decide_preflight(
+    policy: OriginPolicy,
+    origin: str,
+    method: str,
+    request_headers: CIMultiDictProxy[str],
+    route_methods: Container[str],
+    vary: str = PREFLIGHT_VARY,
+) -> list[tuple[str, str]] | str | Pending:
+    """``preflight_answer`` for the options *policy* has for *origin*, remembered.
+
+    Browsers repeat the same few preflights; each distinct one is decided once
+    (bounded: emptied when full, long values not kept). ``PENDING`` when a
+    predicate must be asked (see ``preflight_answer``). The answer is shared:
+    copy it before changing it.
+    """
+    lines = request_headers.getall(ACRH, _NO_LINES)
+    requested: str | tuple[str, ...] = lines[0] if len(lines) == 1 else tuple(lines)
+    methods = route_methods if isinstance(route_methods, frozenset) else None
+    key = (policy, methods, origin, method, requested, vary)
+    try:
+        return _ANSWERS[key]
+    except KeyError:
+        pass
+    options = policy.match(origin)
+    if isinstance(options, Pending):
+        return options
+    answer = preflight_answer(policy, options, origin, method, request_headers, route_methods, vary)
+    if (
+        methods is not None
+        or options is None
+        or options._compiled.methods is not None
+        or options._compiled.any_method
+    ) and len(origin) + len(method) + sum(map(len, lines)) <= _ANSWER_KEY_MAX:
+        if len(_ANSWERS) >= _MEMO_MAX:
+            _ANSWERS.clear()
+        _ANSWERS[key] = answer
+    return answer
+
+
+_ANSWERS: dict[tuple[Any, ...], list[tuple[str, str]] | str] = {}
+_ANSWER_KEY_MAX: Final = 1024
 
 
 def add_actual_headers(options: ResourceOptions, origin: str, headers: CIMultiDict[str]) -> None:

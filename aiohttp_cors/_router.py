@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY, VARY, merge_vary
+from ._headers import ACRM, ORIGIN, PREFLIGHT_VARY, VARY, merge_vary
 from ._policy import (
     EMPTY_POLICY,
     PREFLIGHT_FAILED,
@@ -22,6 +22,7 @@ from ._policy import (
     Pending,
     PreflightAnswer,
     add_actual_headers,
+    decide_preflight,
     log_refused_origin,
     log_rejected_preflight,
     logger,
@@ -225,35 +226,45 @@ class ResourceEntry:
                 return None
         return self
 
+    def _preflight_policy(
+        self, request: web.Request, method: str
+    ) -> tuple[ResourceEntry, OriginPolicy] | None:
+        """Who decides a preflight for *method*, and by which policy; ``None``: nobody."""
+        entry = self._serving_entry(request, method)
+        if entry is None or (entry.view is not None and method not in entry.route_methods):
+            # Nobody with CORS serves the method, or the view does not implement it.
+            return None
+        if entry.dynamic:
+            return entry, entry.policy_for(request, method)
+        return entry, entry.policies.get(method, entry.fallback)
+
+    def preflight(
+        self, request: web.Request, origin: str, method: str
+    ) -> web.StreamResponse | None:
+        """The answer to a preflight; ``None`` when a predicate must be awaited first."""
+        found = self._preflight_policy(request, method)
+        if found is None:
+            return preflight_response(request, method_not_allowed(method, origin))
+        entry, policy = found
+        answer = decide_preflight(policy, origin, method, request.headers, entry.route_methods)
+        if isinstance(answer, Pending):
+            return None
+        return preflight_response(request, answer)
+
     async def answer_preflight(self, request: web.Request) -> web.StreamResponse:
         """Answer a preflight (``Origin`` and the requested method are present)."""
         headers = request.headers
         origin = headers[ORIGIN]
         method = headers[ACRM]
-        entry = self._serving_entry(request, method)
-        if entry is None or (entry.view is not None and method not in entry.route_methods):
-            # Nobody with CORS serves the method, or the view does not implement it.
-            answer: list[tuple[str, str]] | str = method_not_allowed(method, origin)
-        else:
-            policy = entry.policy_for(request, method) if entry.dynamic else None
-            if policy is None:
-                policy = entry.policies.get(method, entry.fallback)
-            found = policy.match(origin)
-            options = (
-                await policy.match_async(origin, request) if isinstance(found, Pending) else found
-            )
-            answer = preflight_answer(
-                policy,
-                options,
-                origin,
-                method,
-                headers.getall(ACRH, _NO_LINES),
-                entry.route_methods,
-            )
+        response = self.preflight(request, origin, method)
+        if response is not None:
+            return response
+        found = self._preflight_policy(request, method)
+        assert found is not None
+        entry, policy = found
+        options = await policy.match_async(origin, request)
+        answer = preflight_answer(policy, options, origin, method, headers, entry.route_methods)
         return preflight_response(request, answer)
-
-
-_NO_LINES: list[str] = []
 
 
 class UrlDispatcherAdapter:
@@ -347,9 +358,14 @@ class UrlDispatcherAdapter:
         """The ``OPTIONS`` handler installed on CORS-enabled resources."""
         entry = self.entries[request.match_info.route.resource]  # type: ignore[index]
         headers = request.headers
-        if ORIGIN not in headers or ACRM not in headers:
+        origin = headers.get(ORIGIN)
+        method = headers.get(ACRM)
+        if origin is None or method is None:
             raise web.HTTPMethodNotAllowed(request.method, entry.plain_options_methods())
-        return await entry.answer_preflight(request)
+        response = entry.preflight(request, origin, method)
+        if response is None:
+            response = await entry.answer_preflight(request)
+        return response
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Add CORS headers to every actual response of a CORS-enabled resource."""

@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
-from ._headers import ACRH, ACRM, ORIGIN
+from ._headers import ACRM, ORIGIN
 from ._policy import finish_actual, merge, preflight_answer
 from ._router import UrlDispatcherAdapter, preflight_response
 from .abc import AbstractRouterAdapter
@@ -151,9 +151,7 @@ class CorsConfig:
         # The adapter answered for the requested method: allow_methods=None allows it.
         methods: Iterable[str] = (method,) if config else ()
         options = await policy.match_async(origin, request)
-        answer = preflight_answer(
-            policy, options, origin, method, headers.getall(ACRH, []), tuple(methods)
-        )
+        answer = preflight_answer(policy, options, origin, method, headers, tuple(methods))
         return preflight_response(request, answer)
 
     async def _on_response_prepare(

@@ -90,8 +90,13 @@ def bare_app() -> web.Application:
 
 # -- the floor: CORS by hand -------------------------------------------------------------
 
-SAFELISTED = frozenset(
+#: What expose_headers="*" leaves out: safelisted, never exposable, hop-by-hop.
+NOT_LISTED = frozenset(
     {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "set-cookie2",
         "cache-control",
         "content-language",
         "content-length",
@@ -105,16 +110,25 @@ SAFELISTED = frozenset(
 
 
 def add_actual(
-    request: web.Request, response: web.StreamResponse, allowed: Callable[[str], bool], path: str
+    request: web.Request,
+    response: web.StreamResponse,
+    allowed: Callable[[str], bool],
+    path: str,
+    preparing: bool = False,
 ) -> None:
-    """By hand: the CORS headers of an actual response of *path*."""
+    """By hand: the CORS headers of an actual response of *path*.
+
+    *preparing*: called from a prepare hook, when aiohttp has already added its
+    Date and Server headers (before that, a handler knows they will come).
+    """
     headers = response.headers
     origin = request.headers.get("Origin")
     if origin is not None and allowed(origin):
         if path == "/cred":
-            # aiohttp adds Date and Server when it prepares the response.
-            names = [k for k in headers if k.lower() not in SAFELISTED]
-            expose = ",".join([*names, "Date", "Server"])
+            names = [k for k in headers if k.lower() not in NOT_LISTED]
+            if not preparing:
+                names += ["Date", "Server"]
+            expose = ",".join(names)
             headers[ACAO] = origin
             headers[ACAC] = "true"
             headers[ACEH] = expose
@@ -224,6 +238,22 @@ def floor_app() -> web.Application:
     return app
 
 
+def floor_hook_app() -> web.Application:
+    """Route mode's floor with route mode's mechanism: one prepare hook, OPTIONS handlers."""
+    app = bare_app()
+    by_path = matchers()
+    for resource in app.router.resources():
+        assert isinstance(resource, web.Resource)
+        resource.add_route("OPTIONS", floor_preflight(by_path[resource.canonical]))
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        if request.method != "OPTIONS":
+            add_actual(request, response, by_path[request.path], request.path, preparing=True)
+
+    app.on_response_prepare.append(hook)
+    return app
+
+
 def floor_app_wide() -> web.Application:
     """The floor of app-wide mode: one middleware, first, doing CORS for every route."""
     by_path = matchers()
@@ -311,13 +341,39 @@ def bare_equivalent(method: str, path: str, headers: dict[str, str]) -> Request:
     return method, path, headers
 
 
+async def noop_hook(request: web.Request, response: web.StreamResponse) -> None:
+    """Does nothing: what aiohttp itself spends calling one prepare hook."""
+
+
+@web.middleware
+async def noop_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Does nothing: what aiohttp itself spends calling one middleware."""
+    return await handler(request)
+
+
+def bare_with_hook() -> web.Application:
+    app = bare_app()
+    app.on_response_prepare.append(noop_hook)
+    return app
+
+
+def bare_with_middleware() -> web.Application:
+    app = bare_app()
+    app.middlewares.append(noop_middleware)
+    return app
+
+
 BUILDERS: dict[str, Callable[[], web.Application]] = {
     "bare": bare_app,
     "floor": floor_app,
+    "floor-hook": floor_hook_app,
     "floor-app": floor_app_wide,
     "route": route_app,
     "app": app_wide_app,
     "v081": route_app,
+    # In-process only: aiohttp's own cost of the mechanisms the library relies on.
+    "bare+hook": bare_with_hook,
+    "bare+middleware": bare_with_middleware,
 }
 
 

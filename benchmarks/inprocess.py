@@ -193,7 +193,7 @@ async def main(kind: str, part: str) -> dict[str, Any]:
         requests = {}
         async with Connection(BUILDERS[kind]()) as connection:
             for name, method, path, headers in SCENARIOS:
-                sent = bare_equivalent(method, path, headers) if kind == "bare" else None
+                sent = bare_equivalent(method, path, headers) if kind.startswith("bare") else None
                 raw = raw_request(*(sent or (method, path, headers)))
                 requests[name] = await per_request(connection, raw)
         return requests

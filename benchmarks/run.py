@@ -44,17 +44,21 @@ sys.path.insert(0, str(HERE))
 
 from apps import SCENARIOS, Request, bare_equivalent  # noqa: E402
 
-KINDS = ["bare", "floor", "route", "floor-app", "app", "v081"]
+KINDS = ["bare", "floor", "floor-hook", "route", "floor-app", "app", "v081"]
 LABELS = {
     "bare": "bare aiohttp",
     "floor": "floor (in the handlers)",
+    "floor-hook": "floor (a prepare hook)",
     "route": "route mode",
     "floor-app": "floor (a middleware)",
     "app": "app-wide",
     "v081": "0.8.1",
 }
+#: Bare aiohttp calling a prepare hook, or a middleware, that does nothing: aiohttp's
+#: own cost of the mechanisms the library relies on (measured with the no-Origin GET).
+MECHANISMS = ["bare+hook", "bare+middleware"]
 #: Each mode of this library and the hand-written floor doing the same work the same way.
-PAIRS = {"route": "floor", "app": "floor-app"}
+PAIRS = [("route", "floor"), ("route", "floor-hook"), ("app", "floor-app")]
 VENV_081 = HERE / ".venv-081"
 #: Headers that differ between any two servers for reasons unrelated to CORS.
 IGNORED = {"date", "server"}
@@ -115,7 +119,7 @@ def python_for(kind: str) -> str:
 @contextlib.contextmanager
 def servers() -> Iterator[dict[str, int]]:
     """Start one server per kind; yield kind -> port."""
-    ports = {kind: free_port() for kind in KINDS}
+    ports = {kind: free_port() for kind in KINDS + MECHANISMS}
     processes = [
         subprocess.Popen(
             [*pinned(0), python_for(kind), str(HERE / "apps.py"), kind, str(port)],
@@ -161,7 +165,7 @@ def check_same_headers(ports: dict[str, int]) -> None:
     """The floor must send exactly what the library sends, or the comparison is unfair."""
     problems = []
     for name, method, path, headers in SCENARIOS:
-        for kind, floor_kind in PAIRS.items():
+        for kind, floor_kind in PAIRS:
             floor = fetch(ports[floor_kind], method, path, headers)
             seen = fetch(ports[kind], method, path, headers)
             if seen != floor:
@@ -194,12 +198,12 @@ Table = dict[str, dict[str, float]]
 
 
 def empty_samples() -> dict[str, dict[str, list[float]]]:
-    return {name: {kind: [] for kind in KINDS} for name, *_ in SCENARIOS}
+    return {name: {kind: [] for kind in KINDS + MECHANISMS} for name, *_ in SCENARIOS}
 
 
 def medians(samples: dict[str, dict[str, list[float]]]) -> Table:
     return {
-        name: {kind: statistics.median(values) for kind, values in by_kind.items()}
+        name: {kind: statistics.median(values) for kind, values in by_kind.items() if values}
         for name, by_kind in samples.items()
     }
 
@@ -212,9 +216,10 @@ def measure_load(wrk: str, ports: dict[str, int], args: argparse.Namespace) -> T
         order = KINDS[shift:] + KINDS[:shift]
         print(f"== load, round {round_number + 1} of {args.rounds} ==", flush=True)
         for name, method, path, headers in SCENARIOS:
-            for kind in order:
+            kinds = order + MECHANISMS if name == SCENARIOS[0][0] else order
+            for kind in kinds:
                 request = (method, path, headers)
-                if kind == "bare":
+                if kind.startswith("bare"):
                     request = bare_equivalent(method, path, headers)
                 samples[name][kind].append(wrk_rps(wrk, ports[kind], request, args))
     return medians(samples)
@@ -236,7 +241,7 @@ def measure_in_process(rounds: int) -> Table:
     samples = empty_samples()
     for round_number in range(rounds):
         print(f"== in-process, round {round_number + 1} of {rounds} ==", flush=True)
-        for kind in KINDS:
+        for kind in KINDS + MECHANISMS:
             for name, micros in in_process(kind, "requests").items():
                 samples[name][kind].append(micros)
     return medians(samples)
@@ -257,22 +262,34 @@ def report(load: Table, micros: Table, scale: dict[str, Any], args: argparse.Nam
         "",
         "## Throughput under wrk (requests per second)",
         "",
-        "Each mode of this library is compared with the hand-written floor that does the "
-        "same work the same way: route mode with CORS written into the handlers (and an "
-        "OPTIONS handler per resource), app-wide mode with one hand-written middleware. "
-        "Bare aiohttp answers a plain GET where the scenario is a preflight.",
+        "Each mode of this library is compared with hand-written code sending the same "
+        "headers (the floor): for route mode, CORS written into each handler plus an "
+        "OPTIONS handler per resource, and the same with one prepare hook "
+        "(`on_response_prepare`, route mode's own mechanism) instead of the handlers; for "
+        "app-wide mode, one hand-written middleware. Bare aiohttp answers a plain GET where "
+        "the scenario is a preflight.",
         "",
-        "| scenario | bare | floor | route mode | **route / floor** | floor (middleware) "
-        "| app-wide | **app-wide / floor** | 0.8.1 | route / 0.8.1 |",
-        "|---|" + "---:|" * 9,
+        "| scenario | bare | floor | floor (hook) | route mode | **route / floor** "
+        "| **route / floor (hook)** | floor (middleware) | app-wide | **app-wide / floor** "
+        "| 0.8.1 | route / 0.8.1 |",
+        "|---|" + "---:|" * 11,
     ]
     for name, k in load.items():
         lines.append(
-            f"| {name} | {k['bare']:,.0f} | {k['floor']:,.0f} | {k['route']:,.0f} | "
-            f"**{ratio(k['route'], k['floor'])}** | {k['floor-app']:,.0f} | {k['app']:,.0f} | "
-            f"**{ratio(k['app'], k['floor-app'])}** | {k['v081']:,.0f} | "
+            f"| {name} | {k['bare']:,.0f} | {k['floor']:,.0f} | {k['floor-hook']:,.0f} | "
+            f"{k['route']:,.0f} | **{ratio(k['route'], k['floor'])}** | "
+            f"**{ratio(k['route'], k['floor-hook'])}** | {k['floor-app']:,.0f} | "
+            f"{k['app']:,.0f} | **{ratio(k['app'], k['floor-app'])}** | {k['v081']:,.0f} | "
             f"{ratio(k['route'], k['v081'])} |"
         )
+    first = load[SCENARIOS[0][0]]
+    lines += [
+        "",
+        "aiohttp's own cost of the mechanisms the library relies on (bare aiohttp with one "
+        "that does nothing, the no-Origin GET): a prepare hook "
+        f"{ratio(first['bare+hook'], first['bare'])} of bare aiohttp, a middleware "
+        f"{ratio(first['bare+middleware'], first['bare'])}.",
+    ]
     one, many = "GET, 1 origin", "GET, 10k origins + 1k patterns"
     lines += [
         "",
@@ -281,7 +298,7 @@ def report(load: Table, micros: Table, scale: dict[str, Any], args: argparse.Nam
         "one): "
         + ", ".join(
             f"{LABELS[kind]} {ratio(load[many][kind], load[one][kind])}"
-            for kind in ("floor", "route", "floor-app", "app", "v081")
+            for kind in ("floor", "floor-hook", "route", "floor-app", "app", "v081")
         )
         + ".",
         "",
@@ -291,18 +308,23 @@ def report(load: Table, micros: Table, scale: dict[str, Any], args: argparse.Nam
         "preparation, writer) fed through an in-memory transport: no kernel, less noise. "
         "The last columns are the cost over bare aiohttp.",
         "",
-        "| scenario | bare | floor | route mode | floor (middleware) | app-wide | 0.8.1 "
-        "| + floor | + route | + floor (mw) | + app-wide | + 0.8.1 |",
-        "|---|" + "---:|" * 11,
+        "| scenario | bare (µs) | + floor | + floor (hook) | + route mode "
+        "| + floor (middleware) | + app-wide | + 0.8.1 |",
+        "|---|" + "---:|" * 7,
     ]
+    measured = ("floor", "floor-hook", "route", "floor-app", "app", "v081")
     for name, k in micros.items():
-        extra = " | ".join(
-            f"{k[kind] - k['bare']:+.1f}" for kind in ("floor", "route", "floor-app", "app", "v081")
-        )
-        lines.append(
-            f"| {name} | {k['bare']:.1f} | {k['floor']:.1f} | {k['route']:.1f} | "
-            f"{k['floor-app']:.1f} | {k['app']:.1f} | {k['v081']:.1f} | {extra} |"
-        )
+        extra = " | ".join(f"{k[kind] - k['bare']:+.1f}" for kind in measured)
+        lines.append(f"| {name} | {k['bare']:.1f} | {extra} |")
+    hook = statistics.median(k["bare+hook"] - k["bare"] for k in micros.values())
+    middleware = statistics.median(k["bare+middleware"] - k["bare"] for k in micros.values())
+    lines += [
+        "",
+        f"aiohttp's own cost of the mechanisms the library relies on, measured the same way "
+        f"(bare aiohttp with one that does nothing; median over the scenarios): calling a "
+        f"prepare hook (`on_response_prepare`) {hook:+.2f} µs per response, calling a "
+        f"middleware {middleware:+.2f} µs per request.",
+    ]
     libraries = ("route", "app", "v081")
     lines += [
         "",

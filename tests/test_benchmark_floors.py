@@ -31,7 +31,9 @@ async def answers(client: Any) -> list[tuple[str, int, dict[str, str], str]]:
     return seen
 
 
-@pytest.mark.parametrize(("library", "floor"), [("route", "floor"), ("app", "floor-app")])
+@pytest.mark.parametrize(
+    ("library", "floor"), [("route", "floor"), ("route", "floor-hook"), ("app", "floor-app")]
+)
 async def test_floor_sends_what_the_library_sends(aiohttp_client: Any, library: str, floor: str):
     library_client = await aiohttp_client(apps.BUILDERS[library]())
     floor_client = await aiohttp_client(apps.BUILDERS[floor]())
