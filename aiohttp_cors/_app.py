@@ -294,7 +294,7 @@ class AppCors:
         resource = request.match_info.route.resource
         if resource is None and state.overrides:
             resource = await _resource_at_path(request, method, self._at_path)
-        if resource is not None and resource in ROUTE_MODE_ENTRIES:
+        if resource is not None and ROUTE_MODE_ENTRIES.adapters and resource in ROUTE_MODE_ENTRIES:
             return None
         policy = state.lookup(resource, method)
         if policy is EXCLUDED:
@@ -359,15 +359,18 @@ class AppCors:
         if response.__class__ is PreflightAnswer:
             return
         match_info = request.match_info
-        # current_app is the innermost application: if it is ours, we answer.
-        if match_info.current_app is not self._app and _owner(request) is not self:
+        if len(match_info.apps) > 1 and _owner(request) is not self:
             return  # a sub-application's own app-wide CORS answers
         state = self._state
-        if state.overrides or ROUTE_MODE_ENTRIES:
+        if state.overrides or ROUTE_MODE_ENTRIES.adapters:
             resource = match_info.route.resource
             if resource is None and state.overrides:
                 resource = await _resource_at_path(request, request.method, self._at_path)
-            if resource is not None and ROUTE_MODE_ENTRIES and resource in ROUTE_MODE_ENTRIES:
+            if (
+                resource is not None
+                and ROUTE_MODE_ENTRIES.adapters
+                and resource in ROUTE_MODE_ENTRIES
+            ):
                 return
             policy = state.lookup(resource, request.method)
             if policy is EXCLUDED:

@@ -362,6 +362,20 @@ class UrlDispatcherAdapter:
         method = headers.get(ACRM)
         if origin is None or method is None:
             raise web.HTTPMethodNotAllowed(request.method, entry.plain_options_methods())
+        served = entry._served
+        if served is not None and method in served and not entry.dynamic:
+            # The common case, inlined: this resource serves the method itself.
+            policy = entry.policies.get(method, entry.fallback)
+            answer = decide_preflight(policy, origin, method, headers, entry.route_methods)
+            if answer.__class__ is list:
+                return PreflightAnswer(headers=answer)
+            if answer.__class__ is str:
+                log_rejected_preflight(request, answer)
+                return PreflightAnswer(
+                    status=403,
+                    text=PREFLIGHT_FAILED + answer,
+                    headers=_REJECTED,
+                )
         response = entry.preflight(request, origin, method)
         if response is None:
             response = await entry.answer_preflight(request)

@@ -45,16 +45,17 @@ class RouteModeEntries:
     registering a resource costs nothing more than the adapter's own table.
     """
 
-    __slots__ = ("_adapters",)
+    __slots__ = ("adapters",)
 
     def __init__(self) -> None:
-        self._adapters: list[weakref.ref[_EntryTable]] = []
+        #: Weak references to the live route-mode adapters (empty: no route mode at all).
+        self.adapters: list[weakref.ref[_EntryTable]] = []
 
     def register(self, adapter: _EntryTable) -> None:
-        self._adapters.append(weakref.ref(adapter, self._adapters.remove))
+        self.adapters.append(weakref.ref(adapter, self.adapters.remove))
 
     def get(self, resource: web.AbstractResource | None) -> ViewEntry | None:
-        for ref in self._adapters:
+        for ref in self.adapters:
             adapter = ref()
             if adapter is not None:
                 entry = adapter.entries.get(resource)  # type: ignore[arg-type]
@@ -66,7 +67,7 @@ class RouteModeEntries:
         return self.get(resource) is not None
 
     def __bool__(self) -> bool:
-        for ref in self._adapters:
+        for ref in self.adapters:
             adapter = ref()
             if adapter is not None and adapter.entries:
                 return True
