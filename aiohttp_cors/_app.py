@@ -22,6 +22,7 @@ from ._headers import (
     PNA_PREFLIGHT_VARY,
     PREFLIGHT_VARY,
     VARY,
+    remember,
 )
 from ._origins import DEFAULT_PORTS, split_request_origin
 from ._policy import (
@@ -148,9 +149,7 @@ async def _resource_at_path(
             found = match_info.route.resource
             break
     if len(path) <= _MEMO_PATH_MAX:
-        if len(memo) >= _MEMO_MAX:
-            memo.clear()
-        memo[key] = found
+        remember(memo, key, found, _MEMO_MAX)
     return found
 
 

@@ -7,10 +7,13 @@ Everything here is shared by the set-up code (validation) and the request path
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, TypeVar
 
 from aiohttp import hdrs
 from multidict import CIMultiDict
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 ORIGIN: Final = hdrs.ORIGIN
 VARY: Final = hdrs.VARY
@@ -72,6 +75,13 @@ def is_token(value: str) -> bool:
     return TOKEN_RE.fullmatch(value) is not None
 
 
+def remember(table: dict[K, V], key: K, value: V, limit: int) -> None:
+    """Keep *value* in a bounded memo *table*: emptied when full, so it cannot grow."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+
+
 class RequestedHeaders:
     """The parsed ``Access-Control-Request-Headers`` of a preflight."""
 
@@ -109,9 +119,7 @@ def parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
     except KeyError:
         pass
     parsed = _parse_request_headers(lines)
-    if len(_PARSED) >= _PARSED_MAX:
-        _PARSED.clear()
-    _PARSED[key] = parsed
+    remember(_PARSED, key, parsed, _PARSED_MAX)
     return parsed
 
 

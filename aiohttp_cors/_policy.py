@@ -28,6 +28,7 @@ from ._headers import (
     is_token,
     merge_vary,
     parse_request_headers,
+    remember,
 )
 from ._origins import Predicate, parse_origin, split_request_origin
 from .resource_options import ResourceOptions
@@ -130,9 +131,7 @@ class OriginPolicy:
             except KeyError:
                 options = self._match_patterns(origin)
                 if len(origin) <= _MEMO_ORIGIN_MAX:
-                    if len(_PATTERN_MATCHES) >= _MEMO_MAX:
-                        _PATTERN_MATCHES.clear()
-                    _PATTERN_MATCHES[key] = options
+                    remember(_PATTERN_MATCHES, key, options, _MEMO_MAX)
             if options is not None:
                 return options
         if self.predicates:
@@ -217,9 +216,7 @@ def merge(*levels: Mapping[Any, ResourceOptions]) -> OriginPolicy:
     except KeyError:
         pass
     policy = OriginPolicy(merged)
-    if len(_POLICIES) >= _POLICIES_MAX:
-        _POLICIES.clear()
-    _POLICIES[key] = policy
+    remember(_POLICIES, key, policy, _POLICIES_MAX)
     return policy
 
 
@@ -323,9 +320,7 @@ def decide_preflight(
         or options._compiled.methods is not None
         or options._compiled.any_method
     ) and len(origin) + len(method) + sum(map(len, lines)) <= _ANSWER_KEY_MAX:
-        if len(_ANSWERS) >= _MEMO_MAX:
-            _ANSWERS.clear()
-        _ANSWERS[key] = answer
+        remember(_ANSWERS, key, answer, _MEMO_MAX)
     return answer
 
 

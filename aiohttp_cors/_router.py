@@ -7,25 +7,22 @@ request costs a dictionary lookup for its resource and one for its method.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
 from aiohttp import hdrs, web
 
-from ._headers import ACRM, ORIGIN, PREFLIGHT_VARY, VARY, merge_vary
+from ._headers import ACRM, ORIGIN, PREFLIGHT_VARY, VARY
 from ._policy import (
     EMPTY_POLICY,
     PREFLIGHT_FAILED,
     OriginPolicy,
     Pending,
     PreflightAnswer,
-    add_actual_headers,
     decide_preflight,
-    log_refused_origin,
+    finish_actual,
     log_rejected_preflight,
-    logger,
     merge,
     method_not_allowed,
     preflight_answer,
@@ -388,9 +385,9 @@ class UrlDispatcherAdapter:
         entry = self.entries.get(request.match_info.route.resource)  # type: ignore[arg-type]
         if entry is None:
             return
-        headers = response.headers
         request_headers = request.headers
         origin = request_headers.get(ORIGIN)
+        options: ResourceOptions | None = None
         if origin is not None:
             method = request.method
             if method == hdrs.METH_OPTIONS and ACRM in request_headers:
@@ -407,11 +404,4 @@ class UrlDispatcherAdapter:
                     if isinstance(found, Pending)
                     else found
                 )
-            if options is not None:
-                add_actual_headers(options, origin, headers)
-            elif logger.isEnabledFor(logging.DEBUG):
-                log_refused_origin(request, origin)
-        if VARY in headers:
-            merge_vary(headers)
-        else:
-            headers[VARY] = "Origin"
+        finish_actual(options, origin, response.headers, request)
