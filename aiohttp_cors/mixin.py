@@ -66,13 +66,6 @@ class RouteModeEntries:
     def __contains__(self, resource: web.AbstractResource) -> bool:
         return self.get(resource) is not None
 
-    def __bool__(self) -> bool:
-        for ref in self.adapters:
-            adapter = ref()
-            if adapter is not None and adapter.entries:
-                return True
-        return False
-
 
 ROUTE_MODE_ENTRIES: Final = RouteModeEntries()
 

@@ -143,3 +143,32 @@ async def test_many_origins_and_patterns(aiohttp_client):
     for origin in ("https://site-9999.example", "https://a.tenant-999.example"):
         assert await allowed(aiohttp_client, config, origin) == origin
     assert await allowed(aiohttp_client, config, "https://tenant-999.example") is None
+
+
+async def test_route_mode_preflights_ask_an_async_predicate_every_time(aiohttp_client):
+    """Answers decided by a predicate are never remembered: it is asked on each preflight."""
+    asked: list[str] = []
+
+    async def tenant(origin: str, request: web.Request) -> bool:
+        asked.append(origin)
+        return origin == "https://tenant-1.example"
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={tenant: ResourceOptions(allow_headers="*")})
+    cors.add(app.router.add_put("/x", ok))
+    client = await aiohttp_client(app)
+    for origin, status in [("https://tenant-1.example", 200), ("https://tenant-2.example", 403)]:
+        for _ in range(2):  # the second one takes the path of a resource seen before
+            async with client.options(
+                "/x",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "PUT",
+                    "Access-Control-Request-Headers": "X-Token",
+                },
+            ) as response:
+                assert response.status == status
+                assert response.headers.get("Access-Control-Allow-Origin") == (
+                    origin if status == 200 else None
+                )
+    assert asked == ["https://tenant-1.example"] * 2 + ["https://tenant-2.example"] * 2
