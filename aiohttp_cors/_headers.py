@@ -37,6 +37,34 @@ PNA_PREFLIGHT_VARY: Final = f"{PREFLIGHT_VARY}, {ACRPN}"
 #: RFC 9110 ``token``: what a header name or a method may consist of.
 TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
+#: Request headers a script can never set (Fetch "forbidden request-header"):
+#: a browser drops them from ``fetch()``.
+FORBIDDEN_REQUEST_HEADERS: Final = frozenset(
+    {
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    }
+)
+
 #: Response headers a page can read without ``Access-Control-Expose-Headers`` (Fetch).
 SAFELISTED_RESPONSE_HEADERS: Final = frozenset(
     {

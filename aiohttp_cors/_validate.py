@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from ._headers import SAFELISTED_RESPONSE_HEADERS, TOKEN_RE
+from ._headers import FORBIDDEN_REQUEST_HEADERS, SAFELISTED_RESPONSE_HEADERS, TOKEN_RE
 from ._origins import parse_origin
 from .resource_options import ResourceOptions, parse_options
 
@@ -19,33 +19,6 @@ __all__ = ("CorsConfigError", "Unsafe", "validate")
 
 #: Methods a browser refuses to send (Fetch), whatever the server allows.
 FORBIDDEN_METHODS: Final = frozenset({"CONNECT", "TRACE", "TRACK"})
-
-#: Request headers a script can never set (Fetch "forbidden request-header").
-FORBIDDEN_REQUEST_HEADERS: Final = frozenset(
-    {
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    }
-)
 
 #: Above this, max_age means nothing to any browser (Firefox caps at 86400 s,
 #: Chromium at 7200 s).

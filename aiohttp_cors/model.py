@@ -26,6 +26,7 @@ from ._headers import (
     ACEH,
     ACRH,
     ACRM,
+    FORBIDDEN_REQUEST_HEADERS,
     NORMALIZED_METHODS,
     ORIGIN,
     SAFELISTED_RESPONSE_HEADERS,
@@ -38,33 +39,6 @@ Headers = Sequence[tuple[str, str]]
 
 #: Methods that never need a preflight (Fetch "CORS-safelisted method").
 SAFELISTED_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
-
-#: Request headers a script cannot set: the browser drops them from ``fetch()``.
-_FORBIDDEN_NAMES: Final = frozenset(
-    {
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    }
-)
 
 _SAFE_CONTENT_TYPES: Final = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
@@ -87,7 +61,7 @@ def normalize_method(method: str) -> str:
 def is_forbidden_request_header(name: str) -> bool:
     """Whether a script is not allowed to set the header *name* (the browser drops it)."""
     lower = name.lower()
-    return lower in _FORBIDDEN_NAMES or lower.startswith(("proxy-", "sec-"))
+    return lower in FORBIDDEN_REQUEST_HEADERS or lower.startswith(("proxy-", "sec-"))
 
 
 def _safelisted_request_header(name: str, value: str) -> bool:
