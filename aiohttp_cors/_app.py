@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aiohttp import hdrs, web
 
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
+
 from ._headers import (
     ACAPN,
+    ACRH,
     ACRM,
     ACRPN,
     ORIGIN,
@@ -87,7 +91,7 @@ def _served_methods(request: web.Request) -> Container[str]:
 class _State:
     """One immutable snapshot of the policy: replaced whole on reconfiguration."""
 
-    __slots__ = ("config", "override_configs", "overrides", "policy")
+    __slots__ = ("config", "override_configs", "overrides", "policy", "preflights")
 
     def __init__(
         self,
@@ -102,6 +106,11 @@ class _State:
             compiled = override if override is EXCLUDED else merge(override, config)
             overrides.setdefault(resource, {})[method] = compiled
         self.overrides = overrides
+        #: Preflights decided under this snapshot, by route mode's version, host, path,
+        #: origin, method and requested headers: what a preflight gets depends on
+        #: nothing else, unless a predicate decides (never remembered). Bounded:
+        #: emptied when full.
+        self.preflights: dict[_PreflightKey, list[tuple[str, str]] | str] = {}
 
     def lookup(
         self, resource: web.AbstractResource | None, method: str
@@ -121,19 +130,20 @@ class _State:
 async def _resource_at_path(
     request: web.Request,
     method: str,
-    memo: dict[tuple[str, str], web.AbstractResource | None],
+    memo: dict[tuple[str, str, str], web.AbstractResource | None],
 ) -> web.AbstractResource | None:
     """The resource behind aiohttp's 405 for this path: the one serving *method*, if any.
 
     Only asked when some resource has an override or is excluded, and only for
     requests the router could not route as they are (preflights, 405s). The
-    answers for recent paths are kept in *memo* (bounded: emptied when full).
+    answers for recent (host, path, method) are kept in *memo* (bounded: emptied
+    when full).
     """
     exception = request.match_info.http_exception
     if not isinstance(exception, web.HTTPMethodNotAllowed):
         return None
     path = request.rel_url.raw_path
-    key = (path, method)
+    key = (request.host, path, method)
     try:
         return memo[key]
     except KeyError:
@@ -148,7 +158,7 @@ async def _resource_at_path(
         if match_info.http_exception is None:
             found = match_info.route.resource
             break
-    if len(path) <= _MEMO_PATH_MAX:
+    if len(path) + len(key[0]) <= _MEMO_PATH_MAX:
         remember(memo, key, found, _MEMO_MAX)
     return found
 
@@ -156,6 +166,10 @@ async def _resource_at_path(
 _NO_LINES: Final[list[str]] = []
 _MEMO_MAX: Final = 1024
 _MEMO_PATH_MAX: Final = 512
+_PREFLIGHT_KEY_MAX: Final = 2048
+#: Route mode's version, host, path, origin, requested method, requested headers
+#: (one line, or all of them).
+_PreflightKey = tuple[int, str, str, str, str, "str | tuple[str, ...]"]
 
 
 def _owner(request: web.Request) -> AppCors | None:
@@ -233,9 +247,9 @@ class AppCors:
         self._preflight_vary = PNA_PREFLIGHT_VARY if allow_private_network else PREFLIGHT_VARY
         self._guard_websockets = False
         self.guard_websockets = guard_websockets
-        self._at_path: dict[tuple[str, str], web.AbstractResource | None] = {}
+        self._at_path: dict[tuple[str, str, str], web.AbstractResource | None] = {}
         self._state = _State(parse_config(config), {})
-        app.middlewares.insert(0, _preflight_middleware)
+        app.middlewares.insert(0, _preflight_middleware(self))
         app.on_response_prepare.append(self._on_response_prepare)
 
     #: Whether any AppCors ever guarded WebSocket handshakes: if not, the
@@ -286,9 +300,14 @@ class AppCors:
         validate(config, self._unsafe)
         self._state = _State(parse_config(config), self._state.override_configs)
 
-    async def _preflight(
-        self, request: web.Request, origin: str, method: str
-    ) -> web.StreamResponse | None:
+    async def _decide(
+        self, request: web.Request, origin: str, method: str, key: _PreflightKey
+    ) -> list[tuple[str, str]] | str | None:
+        """Decide a preflight: the headers of the 200 answer, the reason for a 403, or
+        ``None`` when it is not this policy's to answer (excluded, route mode).
+
+        Answers that depend only on *key* are remembered in the snapshot in force.
+        """
         state = self._state
         resource = request.match_info.route.resource
         if resource is None and state.overrides:
@@ -300,28 +319,40 @@ class AppCors:
             return None
         assert isinstance(policy, OriginPolicy)
         headers = request.headers
-        answer = decide_preflight(
-            policy, origin, method, headers, _served_methods(request), self._preflight_vary
-        )
+        vary = self._preflight_vary
+        answer = decide_preflight(policy, origin, method, headers, _served_methods(request), vary)
         if isinstance(answer, Pending):
-            answer = preflight_answer(
+            # A predicate decides: asked every time, never remembered.
+            return preflight_answer(
                 policy,
                 await policy.match_async(origin, request),
                 origin,
                 method,
                 headers,
                 _served_methods(request),
-                self._preflight_vary,
+                vary,
             )
+        if isinstance(answer, str) and logger.isEnabledFor(logging.DEBUG):
+            if resource is None:
+                resource = await _resource_at_path(request, method, self._at_path)
+            where = ascii(resource.canonical) if resource is not None else None
+            log_rejected_preflight(request, answer, where)
+        requested = key[5]
+        size = len(key[1]) + len(key[2]) + len(origin) + len(method)
+        size += len(requested) if isinstance(requested, str) else sum(map(len, requested))
+        if size <= _PREFLIGHT_KEY_MAX:
+            remember(state.preflights, key, answer, _MEMO_MAX)
+        return answer
+
+    def _respond(
+        self, request: web.Request, answer: list[tuple[str, str]] | str
+    ) -> web.StreamResponse:
+        """The response to a preflight decided by ``_decide``."""
         if isinstance(answer, str):
-            if logger.isEnabledFor(logging.DEBUG):
-                if resource is None:
-                    resource = await _resource_at_path(request, method, self._at_path)
-                where = ascii(resource.canonical) if resource is not None else None
-                log_rejected_preflight(request, answer, where)
             return PreflightAnswer(
                 status=403, text=PREFLIGHT_FAILED + answer, headers={VARY: self._preflight_vary}
             )
+        headers = request.headers
         if ACRPN in headers:
             if self._private_network and headers[ACRPN].lower() == "true":
                 answer = [*answer, (ACAPN, "true")]  # the answer may be shared: a copy
@@ -364,7 +395,10 @@ class AppCors:
         if state.overrides or ROUTE_MODE_ENTRIES.adapters:
             resource = match_info.route.resource
             if resource is None and state.overrides:
-                resource = await _resource_at_path(request, request.method, self._at_path)
+                try:
+                    resource = self._at_path[request.host, request.rel_url.raw_path, request.method]
+                except KeyError:
+                    resource = await _resource_at_path(request, request.method, self._at_path)
             if (
                 resource is not None
                 and ROUTE_MODE_ENTRIES.adapters
@@ -387,35 +421,54 @@ class AppCors:
         finish_actual(options, origin, response.headers, request)
 
 
-@web.middleware
-async def _preflight_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    """Answer preflights first; everything else goes on to the application."""
-    if request.method == hdrs.METH_OPTIONS:
-        headers = request.headers
-        origin = headers.get(ORIGIN)
-        method = headers.get(ACRM)
-        if origin is not None and method is not None:
-            owner = _owner(request)
-            if owner is not None:
-                answer = await owner._preflight(request, origin, method)
-                if answer is not None:
-                    return answer
-    elif AppCors._any_guard and _is_websocket_handshake(request):
-        headers = request.headers
-        origin = headers.get(ORIGIN) or headers.get(_LEGACY_WEBSOCKET_ORIGIN)
-        owner = _owner(request)
-        if origin is not None and owner is not None and owner.guard_websockets:
-            refusal = await owner._websocket_refusal(request, origin)
-            if refusal is not None:
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "CORS: WebSocket handshake rejected for %s (resource %s): %s",
-                        ascii(request.path),
-                        describe_resource(request),
-                        ascii(refusal),
+def _preflight_middleware(cors: AppCors) -> Middleware:
+    """The middleware of *cors*'s application, first in its list."""
+
+    @web.middleware
+    async def cors_preflights(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        """Answer preflights first; everything else goes on to the application."""
+        if request.method == hdrs.METH_OPTIONS:
+            headers = request.headers
+            origin = headers.get(ORIGIN)
+            method = headers.get(ACRM)
+            if origin is not None and method is not None:
+                # Alone in the chain, the application is cors's own.
+                owner = cors if len(request.match_info.apps) == 1 else _owner(request)
+                if owner is not None:
+                    lines = headers.getall(ACRH, _NO_LINES)
+                    key: _PreflightKey = (
+                        ROUTE_MODE_ENTRIES.version,
+                        request.host,
+                        request.rel_url.raw_path,
+                        origin,
+                        method,
+                        lines[0] if len(lines) == 1 else tuple(lines),
                     )
-                return web.Response(status=403, text=WEBSOCKET_REFUSED + refusal)
-    return await handler(request)
+                    answer = owner._state.preflights.get(key)
+                    if answer is None or (
+                        answer.__class__ is str and logger.isEnabledFor(logging.DEBUG)
+                    ):
+                        answer = await owner._decide(request, origin, method, key)
+                    if answer is not None:
+                        return owner._respond(request, answer)
+        elif AppCors._any_guard and _is_websocket_handshake(request):
+            headers = request.headers
+            origin = headers.get(ORIGIN) or headers.get(_LEGACY_WEBSOCKET_ORIGIN)
+            owner = _owner(request)
+            if origin is not None and owner is not None and owner.guard_websockets:
+                refusal = await owner._websocket_refusal(request, origin)
+                if refusal is not None:
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug(
+                            "CORS: WebSocket handshake rejected for %s (resource %s): %s",
+                            ascii(request.path),
+                            describe_resource(request),
+                            ascii(refusal),
+                        )
+                    return web.Response(status=403, text=WEBSOCKET_REFUSED + refusal)
+        return await handler(request)
+
+    return cors_preflights
 
 
 # Sent instead of Origin by browsers of the pre-RFC 6455 protocol drafts.

@@ -321,6 +321,7 @@ class UrlDispatcherAdapter:
             entry.route_configs[route.method] = config
         entry.has_head = has_head
         entry.compile(self._defaults)
+        ROUTE_MODE_ENTRIES.version += 1
 
     def _check_routes(
         self, resource: web.AbstractResource, entry: ResourceEntry | None

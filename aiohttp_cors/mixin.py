@@ -45,11 +45,14 @@ class RouteModeEntries:
     registering a resource costs nothing more than the adapter's own table.
     """
 
-    __slots__ = ("adapters",)
+    __slots__ = ("adapters", "version")
 
     def __init__(self) -> None:
         #: Weak references to the live route-mode adapters (empty: no route mode at all).
         self.adapters: list[weakref.ref[_EntryTable]] = []
+        #: Changes whenever a resource is added to route mode: what app-wide mode
+        #: remembers about a resource is valid for one version only.
+        self.version = 0
 
     def register(self, adapter: _EntryTable) -> None:
         self.adapters.append(weakref.ref(adapter, self.adapters.remove))

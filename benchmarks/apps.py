@@ -275,6 +275,31 @@ def floor_app_wide() -> web.Application:
     return app
 
 
+def floor_app_wide_hook() -> web.Application:
+    """App-wide mode's floor with app-wide mode's mechanism: a middleware answering
+    preflights, and one prepare hook adding the headers of every other response
+    (which also reaches aiohttp's own 404/405/500 and responses prepared in handlers)."""
+    by_path = matchers()
+
+    @web.middleware
+    async def preflights(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            origin = request.headers.get("Origin")
+            method = request.headers.get(ACRM)
+            if origin is not None and method is not None:
+                return answer_preflight(request, origin, method, by_path[request.path])
+        return await handler(request)
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        if request.method != "OPTIONS":
+            add_actual(request, response, by_path[request.path], request.path, preparing=True)
+
+    app = bare_app()
+    app.middlewares.append(preflights)
+    app.on_response_prepare.append(hook)
+    return app
+
+
 # -- the libraries -----------------------------------------------------------------------
 
 
@@ -368,6 +393,7 @@ BUILDERS: dict[str, Callable[[], web.Application]] = {
     "floor": floor_app,
     "floor-hook": floor_hook_app,
     "floor-app": floor_app_wide,
+    "floor-app-hook": floor_app_wide_hook,
     "route": route_app,
     "app": app_wide_app,
     "v081": route_app,

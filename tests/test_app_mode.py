@@ -278,3 +278,92 @@ async def test_reconfigure_under_concurrent_load(aiohttp_client):
     assert await flipper > 10
     assert set(results) == {("X-A", "true"), ("X-B", None)}  # never a mix of the two
     assert cors.config in (config_a, config_b)
+
+
+async def preflight_status(client, path: str, origin: str, host: str | None = None) -> int:
+    headers = preflight_headers(origin=origin, headers="Content-Type")
+    if host is not None:
+        headers["Host"] = host
+    async with client.options(path, headers=headers) as resp:
+        return resp.status
+
+
+async def test_remembered_preflights_follow_changes_made_while_serving(aiohttp_client):
+    """Preflight answers are remembered per configuration: add, exclude and
+    reconfigure made after the first requests take effect at once."""
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, ALLOWED)
+    route = app.router.add_put("/x", ok)
+    client = await aiohttp_client(app)
+    for _ in range(2):  # the second time from memory
+        assert await preflight_status(client, "/x", ORIGIN) == 200
+        assert await preflight_status(client, "/x", OTHER) == 403
+    cors.add(route, {OTHER: ResourceOptions(allow_headers="*")})
+    assert await preflight_status(client, "/x", OTHER) == 200
+    cors.exclude(route)
+    async with client.options("/x", headers=preflight_headers(origin=OTHER)) as resp:
+        assert resp.status == 405  # not answered: aiohttp's own 405
+        assert cors_of(resp) is None
+    cors.reconfigure({OTHER: ResourceOptions(allow_headers="*")})
+    assert await preflight_status(client, "/x", ORIGIN) == 405
+
+
+async def test_remembered_preflights_tell_hosts_apart(aiohttp_client):
+    """The same path on two domains is two resources, each with its own policy."""
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, ALLOWED)
+    one, two = web.Application(), web.Application()
+    special = one.router.add_put("/x", ok)
+    two.router.add_put("/x", ok)
+    app.add_domain("one.localhost", one)
+    app.add_domain("two.localhost", two)
+    cors.add(special.resource, {OTHER: ResourceOptions(allow_headers="*")})
+    client = await aiohttp_client(app)
+    for _ in range(2):
+        assert await preflight_status(client, "/x", OTHER, "one.localhost") == 200
+        assert await preflight_status(client, "/x", OTHER, "two.localhost") == 403
+        assert await preflight_status(client, "/x", ORIGIN, "two.localhost") == 200
+
+
+async def test_app_wide_preflights_ask_a_predicate_every_time(aiohttp_client):
+    asked: list[str] = []
+
+    async def tenant(origin: str, request: web.Request) -> bool:
+        asked.append(origin)
+        return origin == ORIGIN
+
+    app = web.Application()
+    aiohttp_cors.enable(app, {tenant: ResourceOptions(allow_headers="*")})
+    app.router.add_put("/x", ok)
+    client = await aiohttp_client(app)
+    for origin, status in [(ORIGIN, 200), (OTHER, 403)]:
+        for _ in range(2):
+            assert await preflight_status(client, "/x", origin) == status
+    assert asked == [ORIGIN, ORIGIN, OTHER, OTHER]
+
+
+async def test_remembered_preflights_stay_bounded(aiohttp_client):
+    """Every request different (hostile clients): the memory never passes its bound,
+    and values too long to be worth keeping are not kept at all."""
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, ALLOWED)
+    app.router.add_put("/x", ok)
+    client = await aiohttp_client(app)
+    for n in range(1100):
+        assert await preflight_status(client, "/x", f"http://c{n}.example") == 403
+        assert len(cors._state.preflights) <= 1024
+    cors._state.preflights.clear()
+    assert await preflight_status(client, "/x", "http://" + "a" * 3000 + ".example") == 403
+    assert not cors._state.preflights
+
+
+async def test_route_mode_added_while_serving_takes_over_remembered_preflights(aiohttp_client):
+    app = web.Application()
+    aiohttp_cors.enable(app, ALLOWED)
+    route = app.router.add_put("/x", ok)
+    cors = aiohttp_cors.setup(app, defaults={OTHER: ResourceOptions(allow_headers="*")})
+    client = await aiohttp_client(app)
+    for _ in range(2):
+        assert await preflight_status(client, "/x", OTHER) == 403
+    cors.add(route)
+    assert await preflight_status(client, "/x", OTHER) == 200

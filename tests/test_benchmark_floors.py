@@ -32,7 +32,13 @@ async def answers(client: Any) -> list[tuple[str, int, dict[str, str], str]]:
 
 
 @pytest.mark.parametrize(
-    ("library", "floor"), [("route", "floor"), ("route", "floor-hook"), ("app", "floor-app")]
+    ("library", "floor"),
+    [
+        ("route", "floor"),
+        ("route", "floor-hook"),
+        ("app", "floor-app"),
+        ("app", "floor-app-hook"),
+    ],
 )
 async def test_floor_sends_what_the_library_sends(aiohttp_client: Any, library: str, floor: str):
     library_client = await aiohttp_client(apps.BUILDERS[library]())
