@@ -22,6 +22,7 @@ from ._headers import (
     ACRH,
     ACRM,
     ACRPN,
+    MAX_REQUEST_HEADER_LINES,
     ORIGIN,
     PNA_PREFLIGHT_VARY,
     PREFLIGHT_VARY,
@@ -167,6 +168,7 @@ _NO_LINES: Final[list[str]] = []
 _MEMO_MAX: Final = 1024
 _MEMO_PATH_MAX: Final = 512
 _PREFLIGHT_KEY_MAX: Final = 2048
+_KEY_LINES: Final = MAX_REQUEST_HEADER_LINES + 1
 #: Route mode's version, host, path, origin, requested method, requested headers
 #: (one line, or all of them).
 _PreflightKey = tuple[int, str, str, str, str, "str | tuple[str, ...]"]
@@ -442,7 +444,9 @@ def _preflight_middleware(cors: AppCors) -> Middleware:
                         request.rel_url.raw_path,
                         origin,
                         method,
-                        lines[0] if len(lines) == 1 else tuple(lines),
+                        # Beyond the line cap every preflight is refused alike: the
+                        # first lines are enough to tell.
+                        lines[0] if len(lines) == 1 else tuple(lines[:_KEY_LINES]),
                     )
                     answer = owner._state.preflights.get(key)
                     if answer is None or (

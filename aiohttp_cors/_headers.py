@@ -96,6 +96,8 @@ NORMALIZED_METHODS: Final = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST
 MAX_REQUEST_HEADERS_LENGTH: Final = 4096
 #: Upper bound on empty list elements (``a,,b``) tolerated in that header.
 MAX_EMPTY_ELEMENTS: Final = 16
+#: Upper bound on the number of lines of that header (browsers send one).
+MAX_REQUEST_HEADER_LINES: Final = 16
 
 
 def is_token(value: str) -> bool:
@@ -141,13 +143,19 @@ def parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
     """
     if not lines:
         return NO_REQUESTED_HEADERS
-    key = lines[0] if len(lines) == 1 else "\n".join(lines)
+    if len(lines) == 1:
+        key = lines[0]
+    elif len(lines) > MAX_REQUEST_HEADER_LINES or sum(map(len, lines)) > MAX_REQUEST_HEADERS_LENGTH:
+        return None  # checked before joining: thousands of lines are not joined, nor kept
+    else:
+        key = "\n".join(lines)
     try:
         return _PARSED[key]
     except KeyError:
         pass
     parsed = _parse_request_headers(lines)
-    remember(_PARSED, key, parsed, _PARSED_MAX)
+    if len(key) <= MAX_REQUEST_HEADERS_LENGTH:
+        remember(_PARSED, key, parsed, _PARSED_MAX)
     return parsed
 
 

@@ -21,6 +21,7 @@ from ._headers import (
     ACEH,
     ACRH,
     ACRM,
+    MAX_REQUEST_HEADER_LINES,
     ORIGIN,
     PREFLIGHT_VARY,
     VARY,
@@ -229,10 +230,12 @@ EMPTY_POLICY: Final = OriginPolicy({})
 
 
 def printable(value: str, limit: int = 200) -> str:
-    """*value* as ASCII for a rejection text: escapes undecodable bytes, caps the length."""
-    if value.isascii() and len(value) <= limit:
+    """*value* as printable ASCII for a rejection text: escapes control characters,
+    non-ASCII characters and undecodable bytes, caps the length."""
+    if len(value) <= limit and value.isascii() and value.isprintable():
         return value
-    shown = value.encode("ascii", "backslashreplace").decode("ascii")
+    # Cut before escaping: the work does not depend on how long the value is.
+    shown = ascii(value[: limit + 1])[1:-1]
     return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
@@ -271,7 +274,7 @@ def preflight_answer(
         return method_not_allowed(method, origin)
     requested = parse_request_headers(request_headers.getall(ACRH, _NO_LINES))
     if requested is None:
-        return "'Access-Control-Request-Headers' header is malformed or too long"
+        return MALFORMED_REQUEST_HEADERS
     names = requested.names
     allowed = compiled.allowed_headers
     if names and not compiled.allow_any_header and not requested.names_set <= allowed:
@@ -285,6 +288,9 @@ def preflight_answer(
 
 
 _NO_LINES: Final[list[str]] = []
+MALFORMED_REQUEST_HEADERS: Final = (
+    "'Access-Control-Request-Headers' header is malformed or too long"
+)
 
 
 def decide_preflight(
@@ -303,6 +309,8 @@ def decide_preflight(
     copy it before changing it.
     """
     lines = request_headers.getall(ACRH, _NO_LINES)
+    if len(lines) > MAX_REQUEST_HEADER_LINES:
+        return MALFORMED_REQUEST_HEADERS  # nothing done per line; nothing remembered
     requested: str | tuple[str, ...] = lines[0] if len(lines) == 1 else tuple(lines)
     methods = route_methods if isinstance(route_methods, frozenset) else None
     key = (policy, methods, origin, method, requested, vary)
