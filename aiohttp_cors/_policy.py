@@ -279,7 +279,7 @@ def preflight_answer(
     allowed = compiled.allowed_headers
     if names and not compiled.allow_any_header and not requested.names_set <= allowed:
         denied = [name for name in names if name not in allowed]
-        return "headers are not allowed: " + ", ".join(name.upper() for name in denied)
+        return "headers are not allowed: " + printable(", ".join(n.upper() for n in denied))
     answer = [(ACAO, origin), *compiled.preflight_headers, (ACAM, method)]
     if names:
         answer.append((ACAH, requested.value))
