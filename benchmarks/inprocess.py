@@ -235,9 +235,9 @@ async def main(kind: str, part: str) -> dict[str, Any]:
     if part == "worst":
         worst = {}
         async with Connection(BUILDERS[kind]()) as connection:
-            for name, headers in worst_requests().items():
+            for name, lines in worst_requests().items():
                 method = "GET" if kind == "bare" else "OPTIONS"
-                raw = raw_lines(method, "/data", headers)
+                raw = raw_lines(method, "/data", lines)
                 worst[name] = await per_request(connection, raw, 2000 if len(raw) < 10_000 else 20)
         return worst
     if part == "requests":

@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -107,7 +108,7 @@ def rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024
 
 
-def run_wrk(wrk: str, port: int, script: str, seconds: float, connections: int) -> dict:
+def run_wrk(wrk: str, port: int, script: str, seconds: float, connections: int) -> dict[str, Any]:
     command = [
         *pinned(1),
         wrk,
@@ -143,7 +144,7 @@ def expected_share() -> dict[int, float]:
     return shares
 
 
-def soak(mode: str, wrk: str, script: str, total: int, connections: int) -> dict:
+def soak(mode: str, wrk: str, script: str, total: int, connections: int) -> dict[str, Any]:
     port = free_port()
     kind = {"route": "route", "app": "app"}[mode]
     server = subprocess.Popen(
