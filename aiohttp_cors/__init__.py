@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ._app import APP_CORS_KEY, AppCors, enable
-from ._validate import CorsConfigError, Unsafe
+from ._config import CorsConfigError, Unsafe
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import Config, ResourceOptions

@@ -17,8 +17,8 @@ from typing import TextIO
 
 import aiohttp
 
+from ._decision import PREFLIGHT_FAILED
 from ._headers import ACAO
-from ._policy import PREFLIGHT_FAILED
 from .model import Answer, PageRequest, Verdict, decide
 
 EXIT_READABLE = 0

@@ -7,13 +7,10 @@ Everything here is shared by the set-up code (validation) and the request path
 from __future__ import annotations
 
 import re
-from typing import Final, TypeVar
+from typing import Final
 
 from aiohttp import hdrs
 from multidict import CIMultiDict
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 ORIGIN: Final = hdrs.ORIGIN
 VARY: Final = hdrs.VARY
@@ -105,13 +102,6 @@ def is_token(value: str) -> bool:
     return TOKEN_RE.fullmatch(value) is not None
 
 
-def remember(table: dict[K, V], key: K, value: V, limit: int) -> None:
-    """Keep *value* in a bounded memo *table*: emptied when full, so it cannot grow."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
-
-
 class RequestedHeaders:
     """The parsed ``Access-Control-Request-Headers`` of a preflight."""
 
@@ -127,39 +117,19 @@ class RequestedHeaders:
 
 NO_REQUESTED_HEADERS: Final = RequestedHeaders(())
 
-# Parsed values by raw value: browsers send the same few again and again. Bounded:
-# emptied when full, so that no client can make it grow.
-_PARSED: dict[str, RequestedHeaders | None] = {}
-_PARSED_MAX: Final = 512
-
 
 def parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
     """Parse the ``Access-Control-Request-Headers`` lines of a preflight.
 
     Returns the requested names, or ``None`` when the value is too long, has
-    too many empty elements, or holds something that is not a header name.
-    The work is one pass over a value whose length is capped, whatever a client
-    sends; values seen recently cost a dictionary lookup.
+    too many empty elements or too many lines, or holds something that is not
+    a header name. The work is one pass over a value whose length is capped,
+    whatever a client sends.
     """
     if not lines:
         return NO_REQUESTED_HEADERS
-    if len(lines) == 1:
-        key = lines[0]
-    elif len(lines) > MAX_REQUEST_HEADER_LINES or sum(map(len, lines)) > MAX_REQUEST_HEADERS_LENGTH:
-        return None  # checked before joining: thousands of lines are not joined, nor kept
-    else:
-        key = "\n".join(lines)
-    try:
-        return _PARSED[key]
-    except KeyError:
-        pass
-    parsed = _parse_request_headers(lines)
-    if len(key) <= MAX_REQUEST_HEADERS_LENGTH:
-        remember(_PARSED, key, parsed, _PARSED_MAX)
-    return parsed
-
-
-def _parse_request_headers(lines: list[str]) -> RequestedHeaders | None:
+    if len(lines) > MAX_REQUEST_HEADER_LINES:
+        return None  # counted before anything is done per line
     names: dict[str, None] = {}
     total = 0
     empty = 0

@@ -34,22 +34,31 @@ OriginKey = Any
 Predicate = Callable[[str, Any], Any]
 
 
-class OriginPattern:
-    """A configured origin string, parsed."""
+class OriginPattern(str):
+    """A configured origin or origin pattern, normalised: the string itself is the
+    normalised form (``https://*.example.com``), its parts are attributes."""
 
-    __slots__ = ("any_port", "host", "port", "scheme", "subdomains")
+    scheme: str
+    host: str
+    port: str  # "" for the scheme's default port, or for any port
+    subdomains: bool
+    any_port: bool
 
-    def __init__(self, scheme: str, host: str, port: str, subdomains: bool, any_port: bool):
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.subdomains = subdomains
-        self.any_port = any_port
+    @classmethod
+    def build(
+        cls, scheme: str, host: str, port: str, subdomains: bool, any_port: bool
+    ) -> OriginPattern:
+        shown = f"*.{host}" if subdomains else host
+        suffix = ":*" if any_port else (f":{port}" if port else "")
+        pattern = cls(f"{scheme}://{shown}{suffix}")
+        pattern.scheme, pattern.host, pattern.port = scheme, host, port
+        pattern.subdomains, pattern.any_port = subdomains, any_port
+        return pattern
 
-    def __str__(self) -> str:
-        host = f"*.{self.host}" if self.subdomains else self.host
-        port = ":*" if self.any_port else (f":{self.port}" if self.port else "")
-        return f"{self.scheme}://{host}{port}"
+    @property
+    def is_pattern(self) -> bool:
+        """Whether it stands for more than one origin."""
+        return self.subdomains or self.any_port
 
 
 def parse_origin(text: str) -> tuple[OriginPattern | None, list[str]]:
@@ -97,7 +106,7 @@ def parse_origin(text: str) -> tuple[OriginPattern | None, list[str]]:
             port = ""
     if problems:
         return None, problems
-    return OriginPattern(scheme, normalized_host, port, subdomains, any_port), []
+    return OriginPattern.build(scheme, normalized_host, port, subdomains, any_port), []
 
 
 def _normalize_host(host: str) -> tuple[str, str | None]:
@@ -120,14 +129,6 @@ def _normalize_host(host: str) -> tuple[str, str | None]:
     if not all(re.fullmatch(r"[a-z0-9\-]+", label) for label in labels):
         return host, f"{host!r} has characters a host name cannot have"
     return ascii_host, None
-
-
-def normalize_key(key: object) -> object:
-    """The normalised form of a configuration key (unchanged when it does not parse)."""
-    if not isinstance(key, str) or key in ("*", "null"):
-        return key
-    pattern, problems = parse_origin(key)
-    return key if problems or pattern is None else str(pattern)
 
 
 def split_request_origin(origin: str) -> tuple[str, str, str] | None:

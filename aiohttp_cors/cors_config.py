@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
-from ._headers import ACRM, ORIGIN
-from ._policy import finish_actual, merge, preflight_answer
-from ._router import UrlDispatcherAdapter, preflight_response
+from ._config import compile_config
+from ._decision import finish_actual, origin_not_allowed, preflight
+from ._engine import PreflightAnswer, refuse
+from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
+from ._policy import OriginPolicy, merged
+from ._router import UrlDispatcherAdapter
 from .abc import AbstractRouterAdapter
-from .resource_options import EMPTY_CONFIG, Config, ResourceOptions, parse_config, parse_options
+from .resource_options import Config, ResourceOptions, parse_options
 
 __all__ = ("APP_CONFIG_KEY", "CorsConfig")
 
@@ -37,7 +40,7 @@ class _Defaults(dict[str, ResourceOptions]):
         self._changed = changed
 
     def __setitem__(self, origin: str, options: Any) -> None:
-        parsed = parse_config({origin: options})
+        parsed = compile_config({origin: options})
         super().__setitem__(origin, parsed[origin])
         self._changed()
 
@@ -46,7 +49,7 @@ class _Defaults(dict[str, ResourceOptions]):
         self._changed()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(parse_config(dict(*args, **kwargs)))
+        super().update(compile_config(dict(*args, **kwargs)))
         self._changed()
 
     def __ior__(self, other: Any) -> _Defaults:  # type: ignore[override,misc]
@@ -88,12 +91,11 @@ class CorsConfig:
         router_adapter: AbstractRouterAdapter | None = None,
     ) -> None:
         self._app = app
-        self._defaults = _Defaults(parse_config(defaults), self._defaults_changed)
+        self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None
         self._router_adapter = router_adapter
         if router_adapter is None:
-            self._builtin = UrlDispatcherAdapter(self._defaults)
-            app.on_response_prepare.append(self._builtin.on_response_prepare)
+            self._builtin = UrlDispatcherAdapter(app, self._defaults)
         else:
             app.on_response_prepare.append(self._on_response_prepare)
 
@@ -104,7 +106,7 @@ class CorsConfig:
 
     @defaults.setter
     def defaults(self, config: Config | None) -> None:
-        self._defaults = _Defaults(parse_config(config), self._defaults_changed)
+        self._defaults = _Defaults(compile_config(config), self._defaults_changed)
         self._defaults_changed()
 
     def _defaults_changed(self) -> None:
@@ -124,7 +126,7 @@ class CorsConfig:
                 DeprecationWarning,
                 stacklevel=2,
             )
-        parsed = parse_config(config) if config is not None else EMPTY_CONFIG
+        parsed = compile_config(config)
         if self._builtin is not None:
             self._builtin.add(routing_entity, parsed)
         else:
@@ -147,12 +149,18 @@ class CorsConfig:
         config = await _resolved(
             self._router_adapter.get_preflight_request_config(request, origin, method)
         )
-        policy = merge(config, self._defaults)
-        # The adapter answered for the requested method: allow_methods=None allows it.
-        methods: Iterable[str] = (method,) if config else ()
-        options = await policy.match_async(origin, request)
-        answer = preflight_answer(policy, options, origin, method, headers, tuple(methods))
-        return preflight_response(request, answer)
+        policy = OriginPolicy(merged(config, self._defaults))
+        options = await policy.options_for(origin, request)
+        if options is None:
+            answer: list[tuple[str, str]] | str = origin_not_allowed(origin, policy.empty)
+        else:
+            # The adapter answered for the requested method: allow_methods=None allows it.
+            served = (method,) if config else ()
+            lines = headers.getall(ACRH, [])
+            answer = preflight(options, origin, method, lines, served, PREFLIGHT_VARY)
+        if isinstance(answer, str):
+            return refuse(request, answer)
+        return PreflightAnswer(headers=answer)
 
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
@@ -162,10 +170,10 @@ class CorsConfig:
         if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):
             return
         config = await _resolved(adapter.get_non_preflight_request_config(request))
-        policy = merge(config, self._defaults)
+        policy = OriginPolicy(merged(config, self._defaults))
         origin = request.headers.get(ORIGIN)
-        options = None if origin is None else await policy.match_async(origin, request)
-        finish_actual(options, origin, response.headers, request)
+        options = None if origin is None else await policy.options_for(origin, request)
+        finish_actual(options, origin, response.headers)
 
 
 #: Where ``setup`` stores the application's ``CorsConfig``.

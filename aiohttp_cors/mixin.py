@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
-from .resource_options import Config, ResourceOptions, parse_config
+from ._config import compile_config
+from ._engine import ENGINE_KEY, first_engine, view_methods
+from .resource_options import Config, ResourceOptions
 
 __all__ = ("CorsViewMixin", "custom_cors")
 
@@ -18,67 +19,12 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 CUSTOM_CONFIG_ATTR = "_aiohttp_cors_custom_config"
 
 
-class ViewEntry(Protocol):
-    """What the view support needs from a registered view resource."""
-
-    async def answer_preflight(self, request: web.Request) -> web.StreamResponse: ...
-
-    def config_for(self, method: str) -> dict[str, ResourceOptions]: ...
-
-    def plain_options_methods(self) -> frozenset[str]: ...
-
-
-class _EntryTable(Protocol):
-    """A route-mode adapter: its entries by resource."""
-
-    @property
-    def entries(self) -> Mapping[web.AbstractResource, ViewEntry]: ...
-
-
-class RouteModeEntries:
-    """The resources registered with ``CorsConfig.add`` (route mode), in every application.
-
-    Looked up by resource, not by application, so that views in sub-applications
-    find their entry, and so that app-wide mode leaves these resources to route
-    mode. Each route-mode adapter keeps its own table and registers itself here
-    once, weakly: a discarded application takes its entries along, and
-    registering a resource costs nothing more than the adapter's own table.
-    """
-
-    __slots__ = ("adapters", "version")
-
-    def __init__(self) -> None:
-        #: Weak references to the live route-mode adapters (empty: no route mode at all).
-        self.adapters: list[weakref.ref[_EntryTable]] = []
-        #: Changes whenever a resource is added to route mode: what app-wide mode
-        #: remembers about a resource is valid for one version only.
-        self.version = 0
-
-    def register(self, adapter: _EntryTable) -> None:
-        self.adapters.append(weakref.ref(adapter, self.adapters.remove))
-
-    def get(self, resource: web.AbstractResource | None) -> ViewEntry | None:
-        for ref in self.adapters:
-            adapter = ref()
-            if adapter is not None:
-                entry = adapter.entries.get(resource)  # type: ignore[arg-type]
-                if entry is not None:
-                    return entry
-        return None
-
-    def __contains__(self, resource: web.AbstractResource) -> bool:
-        return self.get(resource) is not None
-
-
-ROUTE_MODE_ENTRIES: Final = RouteModeEntries()
-
-
 def custom_cors(config: Config) -> Callable[[_F], _F]:
     """Give one method of a ``CorsViewMixin`` view its own CORS configuration.
 
     The configuration is validated when the decorator is applied.
     """
-    parsed = parse_config(config)
+    parsed = compile_config(config)
 
     def decorate(function: _F) -> _F:
         setattr(function, CUSTOM_CONFIG_ATTR, parsed)
@@ -87,20 +33,11 @@ def custom_cors(config: Config) -> Callable[[_F], _F]:
     return decorate
 
 
-def method_config(view: type, method: str) -> dict[str, ResourceOptions]:
+def method_config(view: type, method: str) -> dict[Any, ResourceOptions]:
     """The ``custom_cors`` configuration of *view*'s handler for *method*."""
     handler = getattr(view, method.lower(), None)
-    config: dict[str, ResourceOptions] = getattr(handler, CUSTOM_CONFIG_ATTR, {})
+    config: dict[Any, ResourceOptions] = getattr(handler, CUSTOM_CONFIG_ATTR, {})
     return config
-
-
-def implemented_methods(view: type) -> frozenset[str]:
-    """The HTTP methods *view* answers itself (not counting the CORS ``options``)."""
-    return frozenset(
-        method
-        for method in hdrs.METH_ALL
-        if method != hdrs.METH_OPTIONS and callable(getattr(view, method.lower(), None))
-    )
 
 
 class CorsViewMixin:
@@ -125,32 +62,22 @@ class CorsViewMixin:
         Most specific first: the method's ``custom_cors``, ``cors_config``,
         the configuration given to ``CorsConfig.add``, then the defaults.
         """
-        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)
-        if entry is not None:
-            return entry.config_for(request_method)
-        from .cors_config import APP_CONFIG_KEY  # noqa: PLC0415  (import cycle)
-
-        defaults: Mapping[str, ResourceOptions] = {}
+        resource = request.match_info.route.resource
+        defaults: Mapping[Any, ResourceOptions] = {}
         for app in reversed(request.match_info.apps):
-            cors = app.get(APP_CONFIG_KEY)
-            if cors is not None:
-                defaults = cors.defaults
-                break
-        merged = dict(defaults)
-        merged.update(parse_config(cls.cors_config))
-        merged.update(method_config(cls, request_method))
-        return merged
+            engine = app.get(ENGINE_KEY)
+            if engine is None:
+                continue
+            entry = engine.routes.get(resource) if resource is not None else None
+            if entry is not None:
+                return entry.static_scope(request_method).policy.as_config()
+            defaults = defaults or engine.route_defaults
+        config = compile_config(cls.cors_config)
+        return {**defaults, **config, **method_config(cls, request_method)}
 
     async def options(self) -> web.StreamResponse:
         """Answer CORS preflights; any other ``OPTIONS`` gets aiohttp's 405."""
-        request = self.request
-        entry = ROUTE_MODE_ENTRIES.get(request.match_info.route.resource)
-        headers = request.headers
-        if (
-            entry is None
-            or hdrs.ORIGIN not in headers
-            or hdrs.ACCESS_CONTROL_REQUEST_METHOD not in headers
-        ):
-            methods = entry.plain_options_methods() if entry else implemented_methods(type(self))
-            raise web.HTTPMethodNotAllowed(request.method, methods)
-        return await entry.answer_preflight(request)
+        engine = first_engine(self.request.match_info.apps)
+        if engine is None:
+            raise web.HTTPMethodNotAllowed(self.request.method, view_methods(type(self)))
+        return await engine.answer_options(self.request)

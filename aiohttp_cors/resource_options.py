@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from functools import cached_property
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ._headers import ACAC, ACEH, ACMA
-from ._origins import normalize_key
 
 __all__ = ("ResourceOptions",)
 
@@ -158,21 +155,3 @@ def parse_options(options: object) -> ResourceOptions:
         "Origin options must be either aiohttp_cors.ResourceOptions instance or mapping, "
         f"got '{options!r}'"
     )
-
-
-#: An empty configuration, shared (read-only).
-EMPTY_CONFIG: Mapping[str, ResourceOptions] = MappingProxyType({})
-
-
-def parse_config(config: object) -> dict[str, ResourceOptions]:
-    """Validate a whole origin -> options mapping; ``None`` is empty."""
-    if config is None:
-        return {}
-    if not isinstance(config, Mapping):
-        raise ValueError(f"Config must be mapping, got '{config!r}'")
-    parsed: dict[Any, ResourceOptions] = {}
-    for origin, options in config.items():
-        if not isinstance(origin, (str, re.Pattern)) and not callable(origin):
-            raise ValueError(f"Origin must be string, got '{origin!r}'")
-        parsed[normalize_key(origin)] = parse_options(options)
-    return parsed

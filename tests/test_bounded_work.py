@@ -21,8 +21,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
-from aiohttp_cors._headers import ACRH
-from aiohttp_cors._policy import decide_preflight, merge
+from aiohttp_cors._config import compile_config
+from aiohttp_cors._decision import preflight as decide_preflight
+from aiohttp_cors._headers import ACRH, PREFLIGHT_VARY
+from aiohttp_cors._policy import OriginPolicy
 
 from .conftest import ORIGIN, ok
 from .rawhttp import Connection
@@ -96,17 +98,21 @@ def fastest(action: Callable[[], object], repeat: int = 7, number: int = 20) -> 
 
 
 def preflight(origin: str, lines: list[str]) -> Callable[[], object]:
-    policy = merge(CONFIG)
+    policy = OriginPolicy(compile_config(CONFIG))
     headers = CIMultiDict[str]()
     for line in lines:
         headers.add(ACRH, line)
     proxy = CIMultiDictProxy(headers)
     methods = frozenset({"PUT"})
-    counter = iter(range(10**9))
 
     def decide() -> object:
-        # A new method every call: nothing comes from the memo tables.
-        return decide_preflight(policy, origin, f"M{next(counter)}", proxy, methods)
+        # What the engine does with a preflight's values.
+        options = policy.match(origin)
+        if not isinstance(options, ResourceOptions):
+            return "origin not allowed"
+        return decide_preflight(
+            options, origin, "PUT", proxy.getall(ACRH, []), methods, PREFLIGHT_VARY
+        )
 
     return decide
 

@@ -1,7 +1,10 @@
-"""Fail-fast validation of app-wide configuration: every problem, reported at once.
+"""Configuration: one pass turns what users write into normalised origin -> options.
 
-Route mode (``setup``/``CorsConfig``) keeps accepting what aiohttp-cors 0.8.1
-accepted; :func:`aiohttp_cors.enable` is strict and runs these checks.
+Each origin string is parsed once, here. Route mode (``setup``/``CorsConfig``,
+0.8.1's API) and app-wide mode (``enable``) run the same pass; they differ only
+in which problems are errors: route mode raises the first of the problems 0.8.1
+raised (with 0.8.1's message), ``enable`` raises one :class:`CorsConfigError`
+listing every problem, the strict ones included.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Mapping
 from typing import Final
 
 from ._headers import FORBIDDEN_REQUEST_HEADERS, SAFELISTED_RESPONSE_HEADERS, TOKEN_RE
-from ._origins import parse_origin
+from ._origins import OriginKey, parse_origin
 from .resource_options import ResourceOptions, parse_options
 
-__all__ = ("CorsConfigError", "Unsafe", "validate")
+__all__ = ("CorsConfigError", "Unsafe", "compile_config")
 
 #: Methods a browser refuses to send (Fetch), whatever the server allows.
 FORBIDDEN_METHODS: Final = frozenset({"CONNECT", "TRACE", "TRACK"})
@@ -61,54 +64,76 @@ class CorsConfigError(ValueError):
         )
 
 
-def validate(config: object, unsafe: Unsafe = Unsafe.NONE) -> None:
-    """Check a whole origin -> options configuration; raise one error listing every problem."""
+def compile_config(
+    config: object, *, strict: bool = False, unsafe: Unsafe = Unsafe.NONE
+) -> dict[OriginKey, ResourceOptions]:
+    """Validate and normalise an origin -> options mapping (``None`` is empty).
+
+    Configured origins come out normalised (:class:`~._origins.OriginPattern`);
+    in lenient mode an origin string that does not parse is kept as written,
+    and matched exactly, as 0.8.1 did.
+    """
     if config is None:
-        return
+        return {}
     if not isinstance(config, Mapping):
-        raise CorsConfigError([f"the configuration must be a mapping of origins, got {config!r}"])
+        if strict:
+            raise CorsConfigError(
+                [f"the configuration must be a mapping of origins, got {config!r}"]
+            )
+        raise ValueError(f"Config must be mapping, got '{config!r}'")
+    compiled: dict[OriginKey, ResourceOptions] = {}
     problems: list[str] = []
     for key, value in config.items():
+        if not isinstance(key, (str, re.Pattern)) and not callable(key):
+            if not strict:
+                raise ValueError(f"Origin must be string, got '{key!r}'")
+            problems.append(
+                f"{key!r} is not an origin: use a string, a compiled regex or a predicate"
+            )
+            continue
         try:
             options = parse_options(value)
         except ValueError as error:
+            if not strict:
+                raise
             problems.append(f"the options of {key!r}: {error}")
             continue
-        problems += _check_key(key, options, unsafe)
-        problems += _check_options(key, options)
-    if problems:
+        origin: OriginKey = key
+        if isinstance(key, str) and key not in ("*", "null"):
+            pattern, origin_problems = parse_origin(key)
+            origin = key if pattern is None else pattern
+            problems += origin_problems
+        if strict:
+            problems += _credential_problems(key, origin, options, unsafe)
+            problems += _option_problems(key, options)
+        compiled[origin] = options
+    if strict and problems:
         raise CorsConfigError(problems)
+    return compiled
 
 
-def _check_key(key: object, options: ResourceOptions, unsafe: Unsafe) -> list[str]:
-    credentials_ok = Unsafe.CREDENTIALS_WITH_ANY_ORIGIN in unsafe
-    if isinstance(key, re.Pattern) or (callable(key) and not isinstance(key, str)):
+def _credential_problems(
+    written: object, key: OriginKey, options: ResourceOptions, unsafe: Unsafe
+) -> list[str]:
+    if not options.allow_credentials or Unsafe.CREDENTIALS_WITH_ANY_ORIGIN in unsafe:
         return []
-    if not isinstance(key, str):
-        return [f"{key!r} is not an origin: use a string, a compiled regex or a predicate"]
+    fix = "pass unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN"
     if key in ("*", "null"):
-        if options.allow_credentials and not credentials_ok:
-            who = "every origin" if key == "*" else "the 'null' origin, which any page can send"
-            return [
-                f"{key!r} with allow_credentials=True lets {who} read credentialed answers: "
-                "list the origins you trust, or pass unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN"
-            ]
-        return []
-    pattern, problems = parse_origin(key)
-    if pattern is None:
-        return problems
-    if pattern.subdomains and options.allow_credentials and not credentials_ok:
-        parent = pattern.host
-        if "." not in parent or parent in _SHARED_SUFFIXES:
-            return [
-                f"{key!r} with allow_credentials=True covers '{parent}', where anyone can "
-                "register a host: name your own domain ('https://*.yours.example'), or pass "
-                "unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN"
-            ]
+        who = "every origin" if key == "*" else "the 'null' origin, which any page can send"
+        return [
+            f"{written!r} with allow_credentials=True lets {who} read credentialed answers: "
+            f"list the origins you trust, or {fix}"
+        ]
+    parent = getattr(key, "host", "")
+    if getattr(key, "subdomains", False) and ("." not in parent or parent in _SHARED_SUFFIXES):
+        return [
+            f"{written!r} with allow_credentials=True covers '{parent}', where anyone can "
+            f"register a host: name your own domain ('https://*.yours.example'), or {fix}"
+        ]
     return []
 
 
-def _check_options(key: object, options: ResourceOptions) -> list[str]:
+def _option_problems(key: object, options: ResourceOptions) -> list[str]:
     problems = []
     where = f"in the options of {key!r}"
     if isinstance(options.allow_methods, frozenset):

@@ -1,0 +1,443 @@
+"""The engine: which policy decides a request, and the answer that goes on the wire.
+
+One :class:`Engine` per application that uses CORS, in ``app[ENGINE_KEY]``. Both
+modes feed it: route mode registers resources (:class:`RouteScopes`), app-wide
+mode sets a snapshot (:class:`AppWide`). Every request is decided the same way:
+
+1. the route that serves the method in question (the request's own method, or
+   for a preflight the requested one) at the request's path, asked of aiohttp's
+   router;
+2. the scope that applies to that route, looked up along the application chain
+   (``request.match_info.apps``), most specific first: a route-mode resource, an
+   app-wide override of the route or its resource, then the innermost
+   application: what an enclosing application said about it as a
+   sub-application (``add``/``exclude``), else its own ``enable()``;
+3. the decision (:mod:`._decision`) on that scope's policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
+from typing import Any, Final, Protocol, cast
+
+from aiohttp import hdrs, web
+
+from ._decision import (
+    PREFLIGHT_FAILED,
+    SEVERAL_ORIGINS,
+    finish_actual,
+    method_not_allowed,
+    origin_not_allowed,
+    preflight,
+)
+from ._headers import ACAPN, ACRH, ACRM, ACRPN, ORIGIN, PNA_PREFLIGHT_VARY, PREFLIGHT_VARY, VARY
+from ._policy import EMPTY_POLICY, OriginPolicy, PolicyCache
+from .resource_options import ResourceOptions
+
+#: The library's logger: at DEBUG it says why each CORS request was refused.
+logger: Final = logging.getLogger("aiohttp_cors")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_NO_LINES: Final[list[str]] = []
+
+
+class PreflightAnswer(web.Response):
+    """A preflight answered by this library: the prepare hooks leave it alone."""
+
+
+class Scope:
+    """What decides a request: a compiled policy, the methods that
+    ``allow_methods=None`` allows, and the app-wide extras (``None``: inherited)."""
+
+    __slots__ = ("methods", "policy", "private_network", "vary")
+
+    def __init__(
+        self,
+        policy: OriginPolicy,
+        methods: Container[str],
+        private_network: bool | None = False,
+    ) -> None:
+        self.policy = policy
+        self.methods = methods
+        self.private_network = private_network
+        self.vary = PNA_PREFLIGHT_VARY if private_network else PREFLIGHT_VARY
+
+
+class Everything:
+    """The methods of app-wide scopes: whatever the route that serves it."""
+
+    __slots__ = ()
+
+    def __contains__(self, method: object) -> bool:
+        return True
+
+
+#: Marks an app-wide exclusion: nothing of CORS applies.
+EXCLUDED: Final = Scope(EMPTY_POLICY, ())
+
+
+class RouteScopes(Protocol):
+    """A route-mode resource: the scope of each method (``options`` for the view check)."""
+
+    def scope(self, request: web.Request, method: str, preflight: bool) -> Scope | None: ...
+
+    def static_scope(self, method: str) -> Scope: ...
+
+
+class AppWide(Protocol):
+    """An app-wide snapshot: the application's scope and its overrides."""
+
+    scope: Scope
+    guard_websockets: bool | None
+    #: (resource, method or None for all) -> scope, or EXCLUDED.
+    routes: dict[tuple[web.AbstractResource, str | None], Scope]
+    #: id(sub-application) -> scope, or EXCLUDED.
+    subapps: dict[int, Scope]
+
+
+#: Where a method is served: application chain, resource, configured method, served.
+Target = tuple[Sequence[web.Application], "web.AbstractResource | None", str, bool]
+
+
+class _WithMethod:
+    """The request as seen by the router, with another method: aiohttp's router
+    reads the method, the URL and the headers (for domains), nothing else."""
+
+    __slots__ = ("_request", "method")
+
+    def __init__(self, request: web.Request, method: str) -> None:
+        self._request = request
+        self.method = method
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
+def view_methods(view: type) -> frozenset[str]:
+    """The HTTP methods a class-based view answers itself (CORS's ``options`` aside)."""
+    return frozenset(
+        method
+        for method in hdrs.METH_ALL
+        if method != hdrs.METH_OPTIONS and callable(getattr(view, method.lower(), None))
+    )
+
+
+def _is_view(handler: object) -> bool:
+    return isinstance(handler, type) and issubclass(handler, web.View)
+
+
+class Engine:
+    """CORS for one application: its route-mode resources, its app-wide snapshot."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.routes: dict[web.AbstractResource, RouteScopes] = {}
+        self.app_wide: AppWide | None = None
+        #: Route mode's defaults (for views not added with ``CorsConfig.add``).
+        self.route_defaults: Mapping[Any, ResourceOptions] = {}
+        self.policies = PolicyCache()
+        # One bound method each, for every route installed and the hook.
+        self.options_handler: Handler = self.answer_options
+        self.warned_late = False
+        app.on_response_prepare.append(self.on_response_prepare)
+
+    # -- which route serves, and which scope applies ------------------------------
+
+    async def serving(self, request: web.Request, method: str) -> Target:
+        """Where *method* is served at the request's path: the application chain, the
+        resource, the method whose configuration applies (a HEAD route made by
+        ``add_get`` follows its GET route), and whether a route serves it at all.
+        When none does, the resource is the one the path leads to, if any.
+        """
+        match_info = request.match_info
+        if method != request.method:
+            resolved = await match_info.apps[0].router.resolve(
+                cast(web.Request, _WithMethod(request, method))
+            )
+            route = resolved.route
+            if resolved.http_exception is None and not installed(route):
+                configured = _configured_method(route, method)
+                apps = (match_info.apps[0], *resolved.apps)
+                return apps, route.resource, configured or method, configured is not None
+        elif match_info.http_exception is None:
+            route = match_info.route
+            configured = _configured_method(route, method)
+            return match_info.apps, route.resource, configured or method, configured is not None
+        if match_info.http_exception is None:
+            return match_info.apps, match_info.route.resource, method, False
+        allowed = getattr(match_info.http_exception, "allowed_methods", None)
+        if not allowed:
+            return match_info.apps, None, method, False
+        resolved = await match_info.apps[0].router.resolve(
+            cast(web.Request, _WithMethod(request, min(allowed)))
+        )
+        return (match_info.apps[0], *resolved.apps), resolved.route.resource, method, False
+
+    def scope(self, request: web.Request, target: Target, preflight: bool = False) -> Scope | None:
+        """The scope deciding *target* (for a preflight, or an actual response); ``None``
+        when no CORS configuration covers it or it is excluded."""
+        apps, resource, method, served = target
+        if len(apps) == 1 and apps[0] is self.app:
+            engines: Sequence[Engine] = (self,)
+        else:
+            engines = _engines(apps)[::-1]
+        found = None
+        if resource is not None:
+            for engine in engines:
+                entry = engine.routes.get(resource)
+                if entry is not None:
+                    found = entry.scope(request, method, preflight)
+                    if found is None:
+                        return None
+                    break
+            else:
+                for engine in engines:
+                    wide = engine.app_wide
+                    if wide is not None and wide.routes:
+                        found = wide.routes.get((resource, method)) or wide.routes.get(
+                            (resource, None)
+                        )
+                        if found is not None:
+                            break
+        level = len(apps)
+        while found is None and level:
+            level -= 1
+            app = apps[level]
+            if level:
+                for engine in engines:
+                    wide = engine.app_wide
+                    if wide is not None and wide.subapps:
+                        found = wide.subapps.get(id(app))
+                        if found is not None:
+                            break
+            own = self if app is self.app else _engine_of(app)
+            if found is None and own is not None and own.app_wide is not None:
+                found = own.app_wide.scope
+        if found is None or found is EXCLUDED:
+            return None
+        # allow_methods=None allows no method that nobody serves.
+        return found if served else Scope(found.policy, (), found.private_network)
+
+    def inherited(self, apps: Sequence[web.Application], flag: str) -> bool:
+        """An app-wide flag where the innermost application that set it says."""
+        for app in reversed(apps):
+            engine = _engine_of(app)
+            wide = engine.app_wide if engine is not None else None
+            value = getattr(wide, flag, None)
+            if value is not None:
+                return bool(value)
+        return False
+
+    # -- preflights ---------------------------------------------------------------
+
+    async def preflight(self, request: web.Request) -> web.StreamResponse | None:
+        """Answer a preflight (``OPTIONS`` with ``Origin`` and the requested method);
+        ``None`` when no CORS configuration covers the requested method there."""
+        headers = request.headers
+        origin = headers[ORIGIN]
+        method = headers[ACRM]
+        target = await self.serving(request, method)
+        scope = self.scope(request, target, preflight=True)
+        if scope is None:
+            return None
+        vary = scope.vary
+        if scope.private_network is None:
+            inherited = self.inherited(target[0], "private_network")
+            vary = PNA_PREFLIGHT_VARY if inherited else PREFLIGHT_VARY
+        policy = scope.policy
+        options = await policy.options_for(origin, request)
+        answer: list[tuple[str, str]] | str
+        if len(headers.getall(ORIGIN)) > 1:
+            answer = SEVERAL_ORIGINS
+        elif options is None:
+            answer = origin_not_allowed(origin, policy.empty)
+        else:
+            lines = headers.getall(ACRH, _NO_LINES)
+            answer = preflight(options, origin, method, lines, scope.methods, vary)
+        if isinstance(answer, str):
+            return refuse(request, answer, vary, target[1])
+        if ACRPN in headers:
+            answer = self._private_network(request, target[0], scope, answer)
+        return PreflightAnswer(headers=answer)
+
+    def _private_network(
+        self,
+        request: web.Request,
+        apps: Sequence[web.Application],
+        scope: Scope,
+        answer: list[tuple[str, str]],
+    ) -> list[tuple[str, str]]:
+        enabled = scope.private_network
+        if enabled is None:
+            enabled = self.inherited(apps, "private_network")
+        value = request.headers[ACRPN]
+        if enabled and value.lower() == "true":
+            return [*answer, (ACAPN, "true")]
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "CORS: preflight for %s %s asks for Private Network Access "
+                "(%s: %s), not enabled: answered without %s",
+                ascii(request.method),
+                ascii(request.path),
+                ACRPN,
+                ascii(value),
+                ACAPN,
+            )
+        return answer
+
+    async def answer_options(self, request: web.Request) -> web.StreamResponse:
+        """Answer an ``OPTIONS`` request that reached a route this library installed, or a
+        ``CorsViewMixin`` view: a preflight, or aiohttp's 405."""
+        headers = request.headers
+        if ORIGIN in headers and ACRM in headers:
+            response = await self.preflight(request)
+            if response is not None:
+                return response
+            resource = request.match_info.route.resource
+            if any(resource in e.routes for e in _engines(request.match_info.apps)):
+                # Route mode answers every preflight of its resources (as 0.8.1 did).
+                return refuse(request, method_not_allowed(headers[ACRM], headers[ORIGIN]))
+        raise web.HTTPMethodNotAllowed(request.method, await self.path_methods(request))
+
+    async def path_methods(self, request: web.Request) -> set[str]:
+        """What aiohttp's own 405 would list at this path: the methods served there."""
+        resolved = await request.match_info.apps[0].router.resolve(
+            cast(web.Request, _WithMethod(request, "\x00"))
+        )
+        allowed = set(getattr(resolved.http_exception, "allowed_methods", ()))
+        route = request.match_info.route
+        if route.method == hdrs.METH_ANY and _is_view(route.handler):
+            allowed |= view_methods(cast(type, route.handler))
+        allowed.discard(hdrs.METH_OPTIONS)
+        return allowed
+
+    # -- actual responses ---------------------------------------------------------
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Add the CORS headers of every response a CORS scope covers."""
+        if response.__class__ is PreflightAnswer:
+            return
+        match_info = request.match_info
+        apps = match_info.apps
+        if apps[0] is not self.app and first_engine(apps) is not self:
+            return  # an enclosing application's engine decides
+        method = request.method
+        headers = request.headers
+        if method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers:
+            return  # a preflight this library did not answer: not a CORS answer
+        if match_info.http_exception is None:
+            route = match_info.route
+            configured = _configured_method(route, method)
+            target: Target = (apps, route.resource, configured or method, configured is not None)
+        else:
+            target = await self.serving(request, method)
+        scope = self.scope(request, target)
+        if scope is None:
+            return
+        origin = headers.get(ORIGIN)
+        options = None
+        if origin is not None:
+            policy = scope.policy
+            # The common case (an exact origin) without a coroutine: 0.3 us a response.
+            options = policy.exact.get(origin) or await policy.options_for(origin, request)
+            if options is not None and len(headers.getall(ORIGIN)) > 1:
+                options = None
+                reason = SEVERAL_ORIGINS
+            else:
+                reason = f"origin {origin!a} is not allowed"
+            if options is None and logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "CORS: %s for %s %s (resource %s): no CORS headers sent",
+                    reason,
+                    ascii(method),
+                    ascii(request.path),
+                    describe(request),
+                )
+        finish_actual(options, origin, response.headers)
+
+
+def refuse(
+    request: web.Request,
+    reason: str,
+    vary: str = PREFLIGHT_VARY,
+    resource: web.AbstractResource | None = None,
+) -> web.StreamResponse:
+    """The 403 of a refused preflight, its reason logged at DEBUG."""
+    if logger.isEnabledFor(logging.DEBUG):
+        headers = request.headers
+        logger.debug(
+            "CORS: preflight rejected for %s %s (resource %s, Origin %s, "
+            "Access-Control-Request-Method %s, Access-Control-Request-Headers %s): %s",
+            ascii(request.method),
+            ascii(request.path),
+            describe(request, resource),
+            ascii(headers.get(ORIGIN)),
+            ascii(headers.get(ACRM)),
+            ascii(",".join(headers.getall(ACRH, ()))),
+            ascii(reason),
+        )
+    return PreflightAnswer(status=403, text=PREFLIGHT_FAILED + reason, headers={VARY: vary})
+
+
+def installed(route: web.AbstractRoute) -> bool:
+    """Whether *route* is an ``OPTIONS`` route this library installed."""
+    return getattr(route.handler, "__func__", None) is Engine.answer_options
+
+
+def _configured_method(route: web.AbstractRoute, method: str) -> str | None:
+    """The method whose configuration applies to *route* serving *method*: a HEAD
+    route made by ``add_get`` follows its GET route. ``None``: the route does not
+    serve *method* (a view that does not implement it)."""
+    handler = route.handler
+    if route.method == hdrs.METH_ANY:
+        if _is_view(handler) and method not in view_methods(cast(type, handler)):
+            return None
+        return method
+    if route.method == hdrs.METH_HEAD and route.resource is not None:
+        for sibling in route.resource:
+            if sibling.method == hdrs.METH_GET and sibling.handler is handler:
+                return hdrs.METH_GET
+    return route.method
+
+
+def _engine_of(app: web.Application) -> Engine | None:
+    return app.get(ENGINE_KEY)
+
+
+def _engines(apps: Sequence[web.Application]) -> list[Engine]:
+    """The engines of the application chain, outermost first."""
+    return [engine for engine in map(_engine_of, apps) if engine is not None]
+
+
+def first_engine(apps: Sequence[web.Application]) -> Engine | None:
+    """The engine of the outermost application in the chain that has one."""
+    for app in apps:
+        engine = app.get(ENGINE_KEY)
+        if engine is not None:
+            return engine
+    return None
+
+
+def engine_of(app: web.Application) -> Engine:
+    """The engine of *app*, created on first use."""
+    engine = app.get(ENGINE_KEY)
+    if engine is None:
+        engine = app[ENGINE_KEY] = Engine(app)
+    return engine
+
+
+def describe(request: web.Request, resource: web.AbstractResource | None = None) -> str:
+    """The resource a request concerns, for logs (its path pattern)."""
+    match_info = request.match_info
+    resource = resource or match_info.route.resource
+    if resource is not None:
+        return ascii(resource.canonical)
+    allowed = getattr(match_info.http_exception, "allowed_methods", None)
+    if allowed:
+        return f"none for {request.method!a}: the path serves {', '.join(sorted(allowed))}"
+    return "none: the router found no route"
+
+
+#: Where each application's engine lives.
+ENGINE_KEY: Final = web.AppKey("aiohttp_cors_engine", Engine)
