@@ -40,6 +40,9 @@ logger: Final = logging.getLogger("aiohttp_cors")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _NO_LINES: Final[list[str]] = []
+_ANY: Final = hdrs.METH_ANY
+_GET: Final = hdrs.METH_GET
+_HEAD: Final = hdrs.METH_HEAD
 
 
 class PreflightAnswer(web.Response):
@@ -140,6 +143,10 @@ class Engine:
         # One bound method each, for every route installed and the hook.
         self.options_handler: Handler = self.answer_options
         self.warned_late = False
+        #: (plain resource, method) -> where that method is served at its path.
+        self.plain_routes: dict[tuple[web.AbstractResource | None, str], Target] = {}
+        #: view class -> the methods it implements.
+        self.view_methods: dict[type, frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)
 
     # -- which route serves, and which scope applies ------------------------------
@@ -151,73 +158,120 @@ class Engine:
         When none does, the resource is the one the path leads to, if any.
         """
         match_info = request.match_info
-        if method != request.method:
-            resolved = await match_info.apps[0].router.resolve(
-                cast(web.Request, _WithMethod(request, method))
-            )
-            route = resolved.route
-            if resolved.http_exception is None and not installed(route):
-                configured = _configured_method(route, method)
+        route = match_info.route
+        routed = match_info.http_exception is None
+        if method == request.method:
+            if routed:
+                configured = self.configured_method(route, method)
+                return match_info.apps, route.resource, configured or method, bool(configured)
+        else:
+            resource = route.resource
+            # A plain resource's path is fixed, so is the route serving each method
+            # there: found once per route (it saves a resolution, 2 us a preflight).
+            known = self.plain_routes.get((resource, method)) if routed else None
+            if known is not None:
+                return known
+            resolved = await self._resolve(request, method)
+            serving = resolved.route
+            if resolved.http_exception is None and not installed(serving):
+                configured = self.configured_method(serving, method)
                 apps = (match_info.apps[0], *resolved.apps)
-                return apps, route.resource, configured or method, configured is not None
-        elif match_info.http_exception is None:
-            route = match_info.route
-            configured = _configured_method(route, method)
-            return match_info.apps, route.resource, configured or method, configured is not None
-        if match_info.http_exception is None:
-            return match_info.apps, match_info.route.resource, method, False
+                found = apps, serving.resource, configured or method, bool(configured)
+                if isinstance(resource, web.PlainResource) and serving.method == method:
+                    self.plain_routes[resource, method] = found
+                return found
+        if routed:
+            return match_info.apps, route.resource, method, False
         allowed = getattr(match_info.http_exception, "allowed_methods", None)
         if not allowed:
             return match_info.apps, None, method, False
-        resolved = await match_info.apps[0].router.resolve(
-            cast(web.Request, _WithMethod(request, min(allowed)))
-        )
+        resolved = await self._resolve(request, min(allowed))
         return (match_info.apps[0], *resolved.apps), resolved.route.resource, method, False
+
+    async def _resolve(self, request: web.Request, method: str) -> web.UrlMappingMatchInfo:
+        """What aiohttp's router finds for *method* at the request's path."""
+        router = request.match_info.apps[0].router
+        return await router.resolve(cast(web.Request, _WithMethod(request, method)))
+
+    def configured_method(self, route: web.AbstractRoute, method: str) -> str | None:
+        """The method whose configuration applies to *route* serving *method*: a HEAD
+        route made by ``add_get`` follows its GET route. ``None``: the route does not
+        serve *method* (a view that does not implement it)."""
+        registered = route.method
+        if registered == _ANY:
+            view = route.handler
+            if isinstance(view, type) and issubclass(view, web.View):
+                methods = self.view_methods.get(view)
+                if methods is None:
+                    methods = self.view_methods[view] = view_methods(view)
+                return method if method in methods else None
+            return method
+        if registered == _HEAD and route.resource is not None:
+            for sibling in route.resource:
+                if sibling.method == _GET and sibling.handler is route.handler:
+                    return _GET
+        return registered
 
     def scope(self, request: web.Request, target: Target, preflight: bool = False) -> Scope | None:
         """The scope deciding *target* (for a preflight, or an actual response); ``None``
         when no CORS configuration covers it or it is excluded."""
         apps, resource, method, served = target
         if len(apps) == 1 and apps[0] is self.app:
-            engines: Sequence[Engine] = (self,)
+            found = self._own_scope(request, resource, method, preflight)
         else:
-            engines = _engines(apps)[::-1]
-        found = None
-        if resource is not None:
-            for engine in engines:
-                entry = engine.routes.get(resource)
-                if entry is not None:
-                    found = entry.scope(request, method, preflight)
-                    if found is None:
-                        return None
-                    break
-            else:
-                for engine in engines:
-                    wide = engine.app_wide
-                    if wide is not None and wide.routes:
-                        found = wide.routes.get((resource, method)) or wide.routes.get(
-                            (resource, None)
-                        )
-                        if found is not None:
-                            break
-        level = len(apps)
-        while found is None and level:
-            level -= 1
-            app = apps[level]
-            if level:
-                for engine in engines:
-                    wide = engine.app_wide
-                    if wide is not None and wide.subapps:
-                        found = wide.subapps.get(id(app))
-                        if found is not None:
-                            break
-            own = self if app is self.app else _engine_of(app)
-            if found is None and own is not None and own.app_wide is not None:
-                found = own.app_wide.scope
+            found = self._chain_scope(request, target, preflight)
         if found is None or found is EXCLUDED:
             return None
         # allow_methods=None allows no method that nobody serves.
         return found if served else Scope(found.policy, (), found.private_network)
+
+    def _own_scope(
+        self,
+        request: web.Request,
+        resource: web.AbstractResource | None,
+        method: str,
+        preflight: bool,
+    ) -> Scope | None:
+        """The scope in an application of its own: what ``_chain_scope`` finds for a
+        chain of one, 0.2 us a request sooner."""
+        entry = self.routes.get(resource)  # type: ignore[arg-type]
+        if entry is not None:
+            return entry.scope(request, method, preflight)
+        wide = self.app_wide
+        if wide is None:
+            return None
+        if wide.routes:
+            found = wide.routes.get((resource, method)) or wide.routes.get((resource, None))  # type: ignore[arg-type]
+            if found is not None:
+                return found
+        return wide.scope
+
+    def _chain_scope(self, request: web.Request, target: Target, preflight: bool) -> Scope | None:
+        """The most specific scope along the application chain: a route-mode resource,
+        an app-wide override of the route or resource, then for each application from
+        the innermost: what an enclosing application said about it, its own policy."""
+        apps, resource, method, _ = target
+        engines = _engines(apps)[::-1]
+        if resource is not None:
+            for engine in engines:
+                entry = engine.routes.get(resource)
+                if entry is not None:
+                    return entry.scope(request, method, preflight)
+            for engine in engines:
+                routes = engine.app_wide.routes if engine.app_wide is not None else None
+                if routes:
+                    found = routes.get((resource, method)) or routes.get((resource, None))
+                    if found is not None:
+                        return found
+        for level in range(len(apps) - 1, -1, -1):
+            for engine in engines if level else ():
+                subapps = engine.app_wide.subapps if engine.app_wide is not None else None
+                if subapps and id(apps[level]) in subapps:
+                    return subapps[id(apps[level])]
+            own = _engine_of(apps[level])
+            if own is not None and own.app_wide is not None:
+                return own.app_wide.scope
+        return None
 
     def inherited(self, apps: Sequence[web.Application], flag: str) -> bool:
         """An app-wide flag where the innermost application that set it says."""
@@ -246,7 +300,7 @@ class Engine:
             inherited = self.inherited(target[0], "private_network")
             vary = PNA_PREFLIGHT_VARY if inherited else PREFLIGHT_VARY
         policy = scope.policy
-        options = await policy.options_for(origin, request)
+        options = policy.exact.get(origin) or await policy.options_for(origin, request)
         answer: list[tuple[str, str]] | str
         if len(headers.getall(ORIGIN)) > 1:
             answer = SEVERAL_ORIGINS
@@ -326,14 +380,18 @@ class Engine:
         headers = request.headers
         if method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers:
             return  # a preflight this library did not answer: not a CORS answer
-        if match_info.http_exception is None:
-            route = match_info.route
-            configured = _configured_method(route, method)
-            target: Target = (apps, route.resource, configured or method, configured is not None)
+        route = match_info.route
+        if len(apps) == 1 and route.method == method and method != _HEAD:
+            # The common case, a route of the method in an application of its own,
+            # without building the target (0.3 us a response).
+            scope = self._own_scope(request, route.resource, method, False)
+        elif match_info.http_exception is None:
+            configured = self.configured_method(route, method)
+            target: Target = (apps, route.resource, configured or method, bool(configured))
+            scope = self.scope(request, target)
         else:
-            target = await self.serving(request, method)
-        scope = self.scope(request, target)
-        if scope is None:
+            scope = self.scope(request, await self.serving(request, method))
+        if scope is None or scope is EXCLUDED:
             return
         origin = headers.get(ORIGIN)
         options = None
@@ -341,15 +399,13 @@ class Engine:
             policy = scope.policy
             # The common case (an exact origin) without a coroutine: 0.3 us a response.
             options = policy.exact.get(origin) or await policy.options_for(origin, request)
-            if options is not None and len(headers.getall(ORIGIN)) > 1:
+            several = options is not None and len(headers.getall(ORIGIN)) > 1
+            if several:
                 options = None
-                reason = SEVERAL_ORIGINS
-            else:
-                reason = f"origin {origin!a} is not allowed"
             if options is None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "CORS: %s for %s %s (resource %s): no CORS headers sent",
-                    reason,
+                    SEVERAL_ORIGINS if several else f"origin {origin!a} is not allowed",
                     ascii(method),
                     ascii(request.path),
                     describe(request),
@@ -383,22 +439,6 @@ def refuse(
 def installed(route: web.AbstractRoute) -> bool:
     """Whether *route* is an ``OPTIONS`` route this library installed."""
     return getattr(route.handler, "__func__", None) is Engine.answer_options
-
-
-def _configured_method(route: web.AbstractRoute, method: str) -> str | None:
-    """The method whose configuration applies to *route* serving *method*: a HEAD
-    route made by ``add_get`` follows its GET route. ``None``: the route does not
-    serve *method* (a view that does not implement it)."""
-    handler = route.handler
-    if route.method == hdrs.METH_ANY:
-        if _is_view(handler) and method not in view_methods(cast(type, handler)):
-            return None
-        return method
-    if route.method == hdrs.METH_HEAD and route.resource is not None:
-        for sibling in route.resource:
-            if sibling.method == hdrs.METH_GET and sibling.handler is handler:
-                return hdrs.METH_GET
-    return route.method
 
 
 def _engine_of(app: web.Application) -> Engine | None:
