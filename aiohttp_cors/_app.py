@@ -33,7 +33,6 @@ from ._engine import (
 )
 from ._headers import ACRM, ORIGIN
 from ._origins import DEFAULT_PORTS, OriginKey, split_request_origin
-from ._router import install_options
 from .resource_options import Config, ResourceOptions
 
 __all__ = ("APP_CORS_KEY", "AppCors", "enable")
@@ -206,7 +205,7 @@ class AppCors:
                 )
                 and not any(_may_overlap(taker, resource) for taker in takers)
             ):
-                install_options(resource, self._engine)
+                self._engine.install_options(resource)
 
 
 def _resources(app: web.Application) -> Iterator[web.AbstractResource]:

@@ -147,7 +147,33 @@ class Engine:
         self.plain_routes: dict[tuple[web.AbstractResource | None, str], Target] = {}
         #: view class -> the methods it implements.
         self.view_methods: dict[type, frozenset[str]] = {}
+        self._scopes: dict[tuple[OriginPolicy, frozenset[str]], Scope] = {}
+        self._method_sets: dict[frozenset[str], frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)
+
+    # -- set-up -------------------------------------------------------------------
+
+    def shared_scope(self, policy: OriginPolicy, methods: frozenset[str]) -> Scope:
+        """The route-mode scope of *policy* and *methods*: one object for every resource
+        with the same configuration and methods."""
+        key = (policy, methods)
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = Scope(policy, self.method_set(methods))
+        return scope
+
+    def method_set(self, methods: frozenset[str]) -> frozenset[str]:
+        """One shared object for each distinct set of methods (thousands of resources)."""
+        return self._method_sets.setdefault(methods, methods)
+
+    def install_options(self, resource: web.AbstractResource) -> None:
+        """Give *resource* the ``OPTIONS`` route through which its preflights reach the
+        engine (the application's own ``OPTIONS`` requests get aiohttp's 405 there)."""
+        if isinstance(resource, web.StaticResource):
+            resource.set_options_route(self.options_handler)
+        else:
+            assert isinstance(resource, web.Resource)
+            resource.add_route(hdrs.METH_OPTIONS, self.options_handler)
 
     # -- which route serves, and which scope applies ------------------------------
 
@@ -300,7 +326,7 @@ class Engine:
             inherited = self.inherited(target[0], "private_network")
             vary = PNA_PREFLIGHT_VARY if inherited else PREFLIGHT_VARY
         policy = scope.policy
-        options = policy.exact.get(origin) or await policy.options_for(origin, request)
+        options = await policy.options_for(origin, request) if policy.asks else policy.match(origin)
         answer: list[tuple[str, str]] | str
         if len(headers.getall(ORIGIN)) > 1:
             answer = SEVERAL_ORIGINS
@@ -397,8 +423,10 @@ class Engine:
         options = None
         if origin is not None:
             policy = scope.policy
-            # The common case (an exact origin) without a coroutine: 0.3 us a response.
-            options = policy.exact.get(origin) or await policy.options_for(origin, request)
+            # Without predicates, no coroutine (0.3 us a response).
+            options = (
+                await policy.options_for(origin, request) if policy.asks else policy.match(origin)
+            )
             several = options is not None and len(headers.getall(ORIGIN)) > 1
             if several:
                 options = None

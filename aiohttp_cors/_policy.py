@@ -21,15 +21,6 @@ from .resource_options import ResourceOptions
 _SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%:\[\]]+")
 
 
-class Pending:
-    """:meth:`OriginPolicy.match` cannot decide without asking a predicate."""
-
-    __slots__ = ()
-
-
-PENDING: Final = Pending()
-
-
 class OriginPolicy:
     """Origin -> options for one resource and method, compiled once.
 
@@ -42,6 +33,7 @@ class OriginPolicy:
 
     __slots__ = (
         "any_port",
+        "asks",
         "empty",
         "exact",
         "patterns",
@@ -73,33 +65,32 @@ class OriginPolicy:
             else:
                 self.exact[key] = options
         self.patterns = bool(self.subdomains or self.any_port or self.regexes)
+        #: Whether predicates must be asked: then only ``options_for`` decides.
+        self.asks = bool(self.predicates)
         self.empty = not (self.exact or self.patterns or self.predicates or self.star)
 
-    def match(self, origin: str) -> ResourceOptions | Pending | None:
-        """The options for *origin*: ``None`` if not allowed, ``PENDING`` to ask predicates."""
+    def match(self, origin: str) -> ResourceOptions | None:
+        """The options for *origin*, ``None`` if not allowed, by lookups alone: for a
+        policy without predicates (``asks`` is false)."""
         options = self.exact.get(origin)
-        if options is not None:
-            return options
-        if self.patterns:
+        if options is None and self.patterns:
             options = self._match_patterns(origin)
-            if options is not None:
-                return options
-        if self.predicates:
-            return PENDING
-        return self._match_star(origin)
+        return options if options is not None else self._match_star(origin)
 
     async def options_for(self, origin: str, request: Any) -> ResourceOptions | None:
-        """The options for *origin*, asking the predicates (sync or async) if need be;
-        *request* is what they are given."""
-        found = self.match(origin)
-        if not isinstance(found, Pending):
-            return found
-        for predicate, options in self.predicates:
+        """The options for *origin*, asking the predicates (sync or async) after the
+        lookups; *request* is what they are given."""
+        options = self.exact.get(origin)
+        if options is None and self.patterns:
+            options = self._match_patterns(origin)
+        if options is not None:
+            return options
+        for predicate, predicate_options in self.predicates:
             verdict = predicate(origin, request)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
             if verdict:
-                return options
+                return predicate_options
         return self._match_star(origin)
 
     def _match_star(self, origin: str) -> ResourceOptions | None:
@@ -173,7 +164,8 @@ class PolicyCache:
 
     def compile(self, *levels: Mapping[OriginKey, ResourceOptions]) -> OriginPolicy:
         """The policy of *levels* merged (most specific first)."""
-        config = merged(*levels)
+        given = [level for level in levels if level]
+        config = given[0] if len(given) == 1 else merged(*given)
         try:
             key = tuple(config.items())
             policy = self._policies.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from .resource_options import Config, ResourceOptions, parse_options
 __all__ = ("APP_CONFIG_KEY", "CorsConfig")
 
 _T = TypeVar("_T")
+_NO_CONFIG: Mapping[Any, ResourceOptions] = MappingProxyType({})
 
 
 async def _resolved(config: Any) -> Mapping[str, ResourceOptions]:
@@ -126,7 +128,7 @@ class CorsConfig:
                 DeprecationWarning,
                 stacklevel=2,
             )
-        parsed = compile_config(config)
+        parsed = compile_config(config) if config is not None else _NO_CONFIG
         if self._builtin is not None:
             self._builtin.add(routing_entity, parsed)
         else:
