@@ -290,7 +290,7 @@ class Engine:
                     if found is not None:
                         return found
         for level in range(len(apps) - 1, -1, -1):
-            for engine in engines if level else ():
+            for engine in _engines(apps[:level]):  # the applications enclosing this one
                 subapps = engine.app_wide.subapps if engine.app_wide is not None else None
                 if subapps and id(apps[level]) in subapps:
                     return subapps[id(apps[level])]

@@ -411,9 +411,20 @@ def test_nothing_is_kept_per_request(live: Live) -> None:
                 found += [len(engine.routes), len(engine.policies._policies)]
         return found
 
+    def remembered() -> list[int]:
+        """The sizes of the pattern-match memos, the one memo of the library."""
+        return [
+            len(policy.matched)
+            for test_server in live.test_servers
+            if (engine := test_server.app.get(ENGINE_KEY)) is not None
+            for policy in engine.policies._policies.values()
+        ]
+
     before = sizes()
     assert before
     for server in live.servers:
         if server.config == "patterns, credentials":
             live.loop.run_until_complete(flood(server))
     assert sizes() == before
+    assert max(remembered()) > 400  # the flood went through the patterns (emptied once)
+    assert all(size <= 1024 for size in remembered())

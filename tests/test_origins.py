@@ -172,3 +172,32 @@ async def test_route_mode_preflights_ask_an_async_predicate_every_time(aiohttp_c
                     origin if status == 200 else None
                 )
     assert asked == ["https://tenant-1.example"] * 2 + ["https://tenant-2.example"] * 2
+
+
+async def test_the_pattern_memo_keeps_within_its_bounds(aiohttp_client):
+    """The one memo (pattern matches by origin) holds at most 1,024 origins of at most
+    256 characters, and never changes an answer."""
+    from aiohttp_cors._engine import ENGINE_KEY
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={"https://*.example.com": ResourceOptions()})
+    cors.add(app.router.add_get("/x", ok))
+    client = await aiohttp_client(app)
+    (policy,) = {entry.whole.policy for entry in app[ENGINE_KEY].routes.values()}
+
+    async def allowed(origin: str) -> bool:
+        resp = await client.get("/x", headers={"Origin": origin})
+        return resp.headers.get("Access-Control-Allow-Origin") == origin
+
+    at_limit = "https://" + "a" * (256 - len("https://.example.com")) + ".example.com"
+    assert len(at_limit) == 256
+    for origin in (at_limit, at_limit[:8] + "b" + at_limit[8:]):
+        for _ in range(2):  # the second time from the memo, if kept
+            assert await allowed(origin)
+    assert len(policy.matched) == 1  # the 257-character origin was not kept
+    for n in range(1023):
+        assert await allowed(f"https://t{n}.example.com")
+    assert len(policy.matched) == 1024
+    assert not await allowed("https://example.org")
+    assert len(policy.matched) == 1  # emptied when full, then the new answer kept
+    assert await allowed("https://t5.example.com")
