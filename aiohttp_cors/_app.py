@@ -274,8 +274,10 @@ def _middleware(engine: Engine) -> Any:
         method = request.method
         headers = request.headers
         if method == hdrs.METH_OPTIONS:
-            if ORIGIN in headers and ACRM in headers:
-                response = await engine.preflight(request)
+            origin = headers.get(ORIGIN)
+            requested = headers.get(ACRM)
+            if origin is not None and requested is not None:
+                response = await engine.preflight(request, origin, requested)
                 if response is not None:
                     if len(request.match_info.apps) > 1 and not engine.warned_late:
                         _warn_if_late(engine, request)

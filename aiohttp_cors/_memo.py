@@ -9,33 +9,27 @@ that no client can make it grow.
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-class Memo(Generic[K, V]):
-    """At most *limit* answers by key; keys longer than *key_limit* are not kept."""
+class Memo(dict[K, V]):
+    """At most *limit* answers by key (read with ``get``); keys longer than
+    *key_limit* are not kept."""
 
-    __slots__ = ("_key_limit", "_limit", "_table")
+    __slots__ = ("_key_limit", "_limit")
 
     def __init__(self, limit: int, key_limit: int) -> None:
-        self._table: dict[K, V] = {}
+        super().__init__()
         self._limit = limit
         self._key_limit = key_limit
-
-    def get(self, key: K, default: V) -> V:
-        """The answer kept for *key*, else *default*."""
-        return self._table.get(key, default)
 
     def put(self, key: K, value: V, size: int) -> None:
         """Keep *value* for *key*, whose size (its length) is *size*."""
         if size > self._key_limit:
             return
-        if len(self._table) >= self._limit:
-            self._table.clear()
-        self._table[key] = value
-
-    def __len__(self) -> int:
-        return len(self._table)
+        if len(self) >= self._limit:
+            self.clear()
+        self[key] = value

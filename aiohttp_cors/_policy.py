@@ -22,9 +22,6 @@ from .resource_options import ResourceOptions
 _SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%:\[\]]+")
 
 
-_UNSEEN: Final[Any] = object()
-
-
 class OriginPolicy:
     """Origin -> options for one resource and method, compiled once.
 
@@ -109,10 +106,10 @@ class OriginPolicy:
         return None
 
     def _patterns_say(self, origin: str) -> ResourceOptions | None:
-        options = self.matched.get(origin, _UNSEEN)
-        if options is _UNSEEN:
-            options = self._match_patterns(origin)
-            self.matched.put(origin, options, len(origin))
+        if origin in self.matched:
+            return self.matched[origin]
+        options = self._match_patterns(origin)
+        self.matched.put(origin, options, len(origin))
         return options
 
     def _match_patterns(self, origin: str) -> ResourceOptions | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from aiohttp import web
 
 from ._config import compile_config
-from ._engine import ENGINE_KEY, first_engine, view_methods
+from ._engine import ENGINE_KEY, engines, view_methods
 from .resource_options import Config, ResourceOptions
 
 __all__ = ("CorsViewMixin", "custom_cors")
@@ -77,7 +77,7 @@ class CorsViewMixin:
 
     async def options(self) -> web.StreamResponse:
         """Answer CORS preflights; any other ``OPTIONS`` gets aiohttp's 405."""
-        engine = first_engine(self.request.match_info.apps)
-        if engine is None:
+        found = engines(self.request.match_info.apps)
+        if not found:
             raise web.HTTPMethodNotAllowed(self.request.method, view_methods(type(self)))
-        return await engine.answer_options(self.request)
+        return await found[0].answer_options(self.request)

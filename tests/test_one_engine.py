@@ -278,3 +278,36 @@ async def test_app_wide_gives_each_resource_an_options_route_at_start_up(aiohttp
         resp = await client.options(path)  # a plain OPTIONS: aiohttp's 405, as before
         assert resp.status == 405, path
         assert "OPTIONS" not in resp.headers["Allow"], path
+
+
+@pytest.mark.parametrize("mode", ["route", "app-wide"])
+async def test_a_preflight_for_options_is_not_served_by_the_librarys_own_route(
+    aiohttp_client, mode
+):
+    app = web.Application()
+    route = app.router.add_get("/x", ok)
+    if mode == "route":
+        aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()}).add(route)
+    else:
+        aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()})
+    client = await aiohttp_client(app)
+    resp = await client.options("/x", headers=preflight_headers(method="OPTIONS"))
+    assert resp.status == 403  # allow_methods=None: nothing serves OPTIONS here
+
+
+async def test_what_the_engine_learns_is_bounded_by_the_routes(aiohttp_client):
+    """Preflights with any method leave one entry per route at most: the table of
+    serving routes is filled from the application's routes, not from requests."""
+    from aiohttp_cors._engine import ENGINE_KEY
+
+    app = web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions(allow_methods="*")})
+    app.router.add_get("/x", ok)
+    app.router.add_put("/x", ok)
+    app.router.add_route("*", "/any", ok)
+    client = await aiohttp_client(app)
+    for n in range(50):
+        for path in ("/x", "/any"):
+            await client.options(path, headers=preflight_headers(method=f"M{n}"))
+        await client.options("/x", headers=preflight_headers(method="PUT"))
+    assert len(app[ENGINE_KEY].plain_routes) == 1  # (/x, PUT)
