@@ -33,6 +33,7 @@ from ._engine import (
 )
 from ._headers import ACRM, ORIGIN
 from ._origins import DEFAULT_PORTS, OriginKey, split_request_origin
+from ._policy import OriginPolicy, merged
 from .resource_options import Config, ResourceOptions
 
 __all__ = ("APP_CORS_KEY", "AppCors", "enable")
@@ -74,14 +75,14 @@ class _Snapshot:
         self.overrides = overrides
         self.private_network = private_network
         self.guard_websockets = guard_websockets
-        self.scope = Scope(engine.policies.compile(config), _EVERYTHING, private_network)
+        # Compiled for this snapshot alone: reconfiguring all day must not accumulate.
+        self.scope = Scope(OriginPolicy(config), _EVERYTHING, private_network)
         self.routes: dict[tuple[web.AbstractResource, str | None], Scope] = {}
         self.subapps: dict[int, Scope] = {}
         for key, (subapp, override) in overrides.items():
             scope = EXCLUDED
             if override is not _EXCLUDE:
-                policy = engine.policies.compile(override, config)
-                scope = Scope(policy, _EVERYTHING, private_network)
+                scope = Scope(OriginPolicy(merged(override, config)), _EVERYTHING, private_network)
             if subapp is not None:
                 self.subapps[key] = scope
             else:
@@ -196,7 +197,12 @@ class AppCors:
         ``OPTIONS`` route, where no handler of the application could take plain
         ``OPTIONS`` requests at that path."""
         resources = list(_resources(self._app))
-        takers = [r for r in resources if any(_takes_options(route) for route in r)]
+        # Resources whose handlers receive OPTIONS requests: an OPTIONS or a "*" route.
+        takers = [
+            resource
+            for resource in resources
+            if any(r.method == hdrs.METH_ANY or _own_options(r) for r in resource)
+        ]
         for resource in resources:
             if (
                 isinstance(resource, (web.Resource, web.StaticResource))
@@ -217,11 +223,8 @@ def _resources(app: web.Application) -> Iterator[web.AbstractResource]:
             yield resource
 
 
-def _takes_options(route: web.AbstractRoute) -> bool:
-    """Whether *route* is an application handler that receives ``OPTIONS`` requests."""
-    return (route.method == hdrs.METH_OPTIONS and not installed(route)) or (
-        route.method == hdrs.METH_ANY
-    )
+def _own_options(route: web.AbstractRoute) -> bool:
+    return route.method == hdrs.METH_OPTIONS and not installed(route)
 
 
 def _may_overlap(one: web.AbstractResource, other: web.AbstractResource) -> bool:
@@ -239,30 +242,6 @@ def _may_overlap(one: web.AbstractResource, other: web.AbstractResource) -> bool
         if isinstance(rest, web.StaticResource):
             return path.startswith(rest.canonical.rstrip("/") + "/")
     return True
-
-
-def _same_origin(request: web.Request, origin: str) -> bool:
-    """Whether *origin* is the origin the request was sent to (its scheme and ``Host``)."""
-
-    def parts(text: str) -> tuple[str, str, str] | None:
-        found = split_request_origin(text.lower())
-        if found is None:
-            return None
-        scheme, host, port = found
-        return scheme, host, "" if DEFAULT_PORTS.get(scheme) == port else port
-
-    own = parts(origin)
-    return own is not None and own == parts(f"{request.scheme}://{request.host}")
-
-
-async def _websocket_refusal(engine: Engine, request: web.Request, origin: str) -> str | None:
-    """Why a WebSocket handshake from *origin* must be refused, or ``None``."""
-    if _same_origin(request, origin):
-        return None
-    scope = engine.scope(request, await engine.serving(request, hdrs.METH_GET))
-    if scope is not None and await scope.policy.options_for(origin, request) is not None:
-        return None
-    return f"origin '{printable(origin)}' is not allowed"
 
 
 def _middleware(engine: Engine) -> Any:
@@ -292,16 +271,21 @@ def _middleware(engine: Engine) -> Any:
 
 
 async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | None:
-    """The 403 of a WebSocket handshake the origin guard refuses, if it does."""
+    """The 403 of a WebSocket handshake from an origin that is neither the server's
+    own (the request's scheme and ``Host``) nor allowed, when the guard is on."""
     headers = request.headers
     origin = headers.get(ORIGIN) or headers.get(_LEGACY_WEBSOCKET_ORIGIN)
     if origin is None or "websocket" not in headers[hdrs.UPGRADE].lower():
         return None
     if not engine.inherited(request.match_info.apps, "guard_websockets"):
         return None
-    refusal = await _websocket_refusal(engine, request, origin)
-    if refusal is None:
+    own = _origin_parts(f"{request.scheme}://{request.host}")
+    if own is not None and _origin_parts(origin) == own:
         return None
+    scope = engine.scope(request, await engine.serving(request, hdrs.METH_GET))
+    if scope is not None and await scope.policy.options_for(origin, request) is not None:
+        return None
+    refusal = f"origin '{printable(origin)}' is not allowed"
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "CORS: WebSocket handshake rejected for %s (resource %s): %s",
@@ -310,6 +294,15 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
             ascii(refusal),
         )
     return web.Response(status=403, text=WEBSOCKET_REFUSED + refusal)
+
+
+def _origin_parts(origin: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) of *origin*, lower-cased, without the scheme's default port."""
+    found = split_request_origin(origin.lower())
+    if found is None:
+        return None
+    scheme, host, port = found
+    return scheme, host, "" if DEFAULT_PORTS.get(scheme) == port else port
 
 
 def _warn_if_late(engine: Engine, request: web.Request) -> None:

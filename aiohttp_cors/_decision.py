@@ -16,9 +16,9 @@ from ._headers import (
     ACAM,
     ACAO,
     ACEH,
+    TOKEN_RE,
     VARY,
     expose_all_value,
-    is_token,
     merge_vary,
     parse_request_headers,
 )
@@ -73,7 +73,7 @@ def preflight(
     if methods is not None:
         method_ok = method in methods
     elif compiled.any_method:
-        method_ok = is_token(method)
+        method_ok = TOKEN_RE.fullmatch(method) is not None
     else:
         method_ok = method in served
     if not method_ok:

@@ -43,7 +43,7 @@ from ._headers import (
     VARY,
 )
 from ._memo import Memo
-from ._policy import EMPTY_POLICY, OriginPolicy, PolicyCache
+from ._policy import EMPTY_POLICY, OriginPolicy
 from .resource_options import ResourceOptions
 
 #: The library's logger: at DEBUG it says why each CORS request was refused.
@@ -80,11 +80,10 @@ class Scope:
         self.methods = methods
         self.private_network = private_network
         self.vary = PNA_PREFLIGHT_VARY if private_network else PREFLIGHT_VARY
-        #: Preflight answers decided under this scope, by origin, requested method and
-        #: requested headers: all an answer depends on when no predicate decides and
-        #: Vary is the scope's own (browsers repeat the same few preflights: 1.5 us
-        #: saved on each).
-        self.answers: Memo[tuple[str, str, str | tuple[str, ...]], Answer] = Memo(1024, 1024)
+        #: Preflight answers decided under this scope, by origin, requested method,
+        #: requested headers and Vary: all an answer depends on when no predicate
+        #: decides (browsers repeat the same few preflights: 1.5 us saved on each).
+        self.answers: Memo[tuple[str, str, str | tuple[str, ...], str], Answer] = Memo(1024, 1024)
 
     def answer(
         self, options: ResourceOptions | None, origin: str, method: str, lines: list[str], vary: str
@@ -163,7 +162,6 @@ class Engine:
         self.app_wide: AppWide | None = None
         #: Route mode's defaults (for views not added with ``CorsConfig.add``).
         self.route_defaults: Mapping[Any, ResourceOptions] = {}
-        self.policies = PolicyCache()
         # One bound method each, for every route installed and the hook.
         self.options_handler: Handler = self.answer_options
         self.warned_late = False
@@ -171,24 +169,9 @@ class Engine:
         self.plain_routes: dict[tuple[web.AbstractResource | None, str], Target] = {}
         #: view class -> the methods it implements.
         self.view_methods: dict[type, frozenset[str]] = {}
-        self._scopes: dict[tuple[OriginPolicy, frozenset[str]], Scope] = {}
-        self._method_sets: dict[frozenset[str], frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)
 
     # -- set-up -------------------------------------------------------------------
-
-    def shared_scope(self, policy: OriginPolicy, methods: frozenset[str]) -> Scope:
-        """The route-mode scope of *policy* and *methods*: one object for every resource
-        with the same configuration and methods."""
-        key = (policy, methods)
-        scope = self._scopes.get(key)
-        if scope is None:
-            scope = self._scopes[key] = Scope(policy, self.method_set(methods))
-        return scope
-
-    def method_set(self, methods: frozenset[str]) -> frozenset[str]:
-        """One shared object for each distinct set of methods (thousands of resources)."""
-        return self._method_sets.setdefault(methods, methods)
 
     def install_options(self, resource: web.AbstractResource) -> None:
         """Give *resource* the ``OPTIONS`` route through which its preflights reach the
@@ -351,20 +334,20 @@ class Engine:
         if scope is None:
             return None
         lines = headers.getall(ACRH, _NO_LINES)
-        vary = scope.vary
-        if scope.private_network is None and self.inherited(target[0], "private_network"):
-            vary = PNA_PREFLIGHT_VARY
+        private_network = scope.private_network
+        if private_network is None:
+            private_network = self.inherited(target[0], "private_network")
+        vary = PNA_PREFLIGHT_VARY if private_network else PREFLIGHT_VARY
         answer: Answer
         policy = scope.policy
         if len(headers.getall(ORIGIN)) > 1:
             answer = SEVERAL_ORIGINS
-        elif policy.asks or scope.private_network is None:
-            # A predicate decides, or Vary depends on the enclosing applications:
-            # decided every time, never remembered.
+        elif policy.asks:  # a predicate decides: asked every time, never remembered
             options = await policy.options_for(origin, request)
             answer = scope.answer(options, origin, method, lines, vary)
         else:
-            key = (origin, method, lines[0] if len(lines) == 1 else tuple(lines[:_KEY_LINES]))
+            requested = lines[0] if len(lines) == 1 else tuple(lines[:_KEY_LINES])
+            key = (origin, method, requested, vary)
             answer = scope.answers.get(key)  # type: ignore[assignment]
             if answer is None:
                 answer = scope.answer(policy.match(origin), origin, method, lines, vary)
@@ -372,33 +355,8 @@ class Engine:
         if isinstance(answer, str):
             return refuse(request, answer, vary, target[1])
         if ACRPN in headers:
-            answer = self._private_network(request, target[0], scope, answer)
+            answer = _private_network(request, private_network, answer)
         return PreflightAnswer(headers=answer)
-
-    def _private_network(
-        self,
-        request: web.Request,
-        apps: Sequence[web.Application],
-        scope: Scope,
-        answer: list[tuple[str, str]],
-    ) -> list[tuple[str, str]]:
-        enabled = scope.private_network
-        if enabled is None:
-            enabled = self.inherited(apps, "private_network")
-        value = request.headers[ACRPN]
-        if enabled and value.lower() == "true":
-            return [*answer, (ACAPN, "true")]
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "CORS: preflight for %s %s asks for Private Network Access "
-                "(%s: %s), not enabled: answered without %s",
-                ascii(request.method),
-                ascii(request.path),
-                ACRPN,
-                ascii(value),
-                ACAPN,
-            )
-        return answer
 
     async def answer_options(self, request: web.Request) -> web.StreamResponse:
         """Answer an ``OPTIONS`` request that reached a route this library installed, or a
@@ -473,6 +431,26 @@ class Engine:
                     describe(request),
                 )
         finish_actual(options, origin, response.headers)
+
+
+def _private_network(
+    request: web.Request, enabled: bool, answer: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """*answer* with the Private Network Access header, if enabled and asked for."""
+    value = request.headers[ACRPN]
+    if enabled and value.lower() == "true":
+        return [*answer, (ACAPN, "true")]
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "CORS: preflight for %s %s asks for Private Network Access "
+            "(%s: %s), not enabled: answered without %s",
+            ascii(request.method),
+            ascii(request.path),
+            ACRPN,
+            ascii(value),
+            ACAPN,
+        )
+    return answer
 
 
 def refuse(

@@ -97,11 +97,6 @@ MAX_EMPTY_ELEMENTS: Final = 16
 MAX_REQUEST_HEADER_LINES: Final = 16
 
 
-def is_token(value: str) -> bool:
-    """Return True when *value* is an RFC 9110 token (a valid header name or method)."""
-    return TOKEN_RE.fullmatch(value) is not None
-
-
 class RequestedHeaders:
     """The parsed ``Access-Control-Request-Headers`` of a preflight."""
 

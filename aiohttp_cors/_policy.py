@@ -162,31 +162,4 @@ def merged(*levels: Mapping[OriginKey, ResourceOptions]) -> dict[OriginKey, Reso
     return result
 
 
-class PolicyCache:
-    """Compiled policies by content, for one application: equal merged configurations
-    (thousands of routes with the same options) are compiled once and shared.
-
-    Filled at set-up, by what the application's own code configures; requests
-    never add to it.
-    """
-
-    __slots__ = ("_policies",)
-
-    def __init__(self) -> None:
-        self._policies: dict[tuple[tuple[OriginKey, ResourceOptions], ...], OriginPolicy] = {}
-
-    def compile(self, *levels: Mapping[OriginKey, ResourceOptions]) -> OriginPolicy:
-        """The policy of *levels* merged (most specific first)."""
-        given = [level for level in levels if level]
-        config = given[0] if len(given) == 1 else merged(*given)
-        try:
-            key = tuple(config.items())
-            policy = self._policies.get(key)
-        except TypeError:  # an unhashable predicate: compiled for itself
-            return OriginPolicy(config)
-        if policy is None:
-            policy = self._policies[key] = OriginPolicy(config)
-        return policy
-
-
 EMPTY_POLICY: Final = OriginPolicy({})

@@ -42,8 +42,8 @@ class _Defaults(dict[str, ResourceOptions]):
         self._changed = changed
 
     def __setitem__(self, origin: str, options: Any) -> None:
-        parsed = compile_config({origin: options})
-        super().__setitem__(origin, parsed[origin])
+        ((key, parsed),) = compile_config({origin: options}).items()  # normalised
+        super().__setitem__(key, parsed)
         self._changed()
 
     def __delitem__(self, origin: str) -> None:
@@ -59,9 +59,10 @@ class _Defaults(dict[str, ResourceOptions]):
         return self
 
     def setdefault(self, origin: str, options: Any = None) -> ResourceOptions:
-        if origin not in self:
-            self[origin] = parse_options(options)
-        return self[origin]
+        ((key, parsed),) = compile_config({origin: parse_options(options)}).items()
+        if key not in self:
+            self[key] = parsed
+        return self[key]
 
     def pop(self, origin: str, *default: Any) -> Any:
         result = super().pop(origin, *default)

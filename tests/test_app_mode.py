@@ -351,3 +351,42 @@ async def test_route_mode_added_while_serving_takes_over(aiohttp_client):
         assert await preflight_status(client, "/x", OTHER) == 403
     cors.add(route)
     assert await preflight_status(client, "/x", OTHER) == 200
+
+
+@pytest.mark.parametrize("mode", ["route", "app-wide"])
+async def test_preflight_answers_kept_within_bounds(aiohttp_client, mode):
+    """Preflight answers are kept per scope, by origin, method and requested headers:
+    at most 1,024 of them, none whose key is longer than 1,024 characters; a change of
+    configuration gives a new scope, so a kept answer is never served after it."""
+    from aiohttp_cors._engine import ENGINE_KEY
+
+    app = web.Application()
+    route = app.router.add_put("/x", ok)
+    config = {ORIGIN: ResourceOptions(allow_headers="*")}
+    if mode == "route":
+        aiohttp_cors.setup(app, defaults=config).add(route)
+    else:
+        cors = aiohttp_cors.enable(app, config)
+    client = await aiohttp_client(app)
+    engine = app[ENGINE_KEY]
+
+    def answers() -> int:
+        if mode == "route":
+            (entry,) = engine.routes.values()
+            return len(entry.whole.answers)
+        return len(engine.app_wide.scope.answers)
+
+    room = 1024 - len(ORIGIN) - len("PUT")
+    for requested, kept in (("a" * room, 1), ("a" * (room + 1), 1)):
+        resp = await client.options("/x", headers=preflight_headers(headers=requested))
+        assert resp.status == 200
+        assert answers() == kept  # the second key is one character too long
+    for n in range(1023):
+        assert await preflight_status(client, "/x", f"http://c{n}.example") == 403
+    assert answers() == 1024
+    assert await preflight_status(client, "/x", ORIGIN) == 200
+    assert answers() == 1  # emptied when full, then the new answer kept
+    if mode == "app-wide":
+        cors.reconfigure({OTHER: ResourceOptions(allow_headers="*")})
+        assert await preflight_status(client, "/x", ORIGIN) == 403
+        assert await preflight_status(client, "/x", OTHER) == 200

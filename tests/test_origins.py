@@ -201,3 +201,15 @@ async def test_the_pattern_memo_keeps_within_its_bounds(aiohttp_client):
     assert not await allowed("https://example.org")
     assert len(policy.matched) == 1  # emptied when full, then the new answer kept
     assert await allowed("https://t5.example.com")
+
+
+async def test_patterns_set_in_live_defaults_are_patterns(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_get("/x", ok))
+    cors.defaults["https://*.example.com"] = ResourceOptions()
+    cors.defaults.setdefault("http://localhost:*", ResourceOptions())
+    client = await aiohttp_client(app)
+    for origin in ("https://a.example.com", "http://localhost:5173"):
+        resp = await client.get("/x", headers={"Origin": origin})
+        assert resp.headers["Access-Control-Allow-Origin"] == origin
