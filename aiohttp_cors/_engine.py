@@ -198,12 +198,10 @@ class Engine:
                 configured = self.configured_method(route, method)
                 return match_info.apps, route.resource, configured or method, bool(configured)
         else:
-            resource = route.resource
             # A plain resource's path is fixed, so is the route serving each method
-            # there: found once per route (it saves a resolution, 2 us a preflight).
-            known = self.plain_routes.get((resource, method)) if routed else None
-            if known is not None:
-                return known
+            # there: found once per route (it saves a resolution, 2 us a preflight;
+            # ``preflight`` looks it up).
+            resource = route.resource
             resolved = await self._resolve(request, method)
             serving = resolved.route
             if resolved.http_exception is None and not installed(serving):

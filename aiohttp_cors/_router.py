@@ -163,11 +163,8 @@ class UrlDispatcherAdapter:
             entry.compile(self, defaults)
 
     def _policy(self, config: Levels) -> OriginPolicy:
-        try:
-            key = tuple(config.items())
-            policy = self._policies.get(key)
-        except TypeError:  # an unhashable predicate: compiled for itself
-            return OriginPolicy(config)
+        key = tuple(config.items())  # configuration keys and options are all hashable
+        policy = self._policies.get(key)
         if policy is None:
             policy = self._policies[key] = OriginPolicy(config)
         return policy

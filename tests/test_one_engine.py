@@ -311,3 +311,46 @@ async def test_what_the_engine_learns_is_bounded_by_the_routes(aiohttp_client):
             await client.options(path, headers=preflight_headers(method=f"M{n}"))
         await client.options("/x", headers=preflight_headers(method="PUT"))
     assert len(app[ENGINE_KEY].plain_routes) == 1  # (/x, PUT)
+
+
+async def test_no_options_route_where_a_dynamic_catch_all_could_take_the_path(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, CREDENTIALED)
+    cors.exclude(app.router.add_post("/admin/{id}", ok))
+    app.router.add_route("*", "/{tail:.*}", spa)
+    client = await aiohttp_client(app)
+    resp = await client.options("/admin/7")
+    assert await resp.text() == "index.html"  # plain OPTIONS: still the application's
+    resp = await client.options("/admin/7", headers=preflight_headers(method="POST"))
+    assert cors_of(resp) is None
+
+
+async def test_views_report_their_configuration_anywhere(aiohttp_client):
+    from aiohttp_cors import CorsViewMixin
+
+    seen = {}
+
+    class Probe(web.View, CorsViewMixin):
+        cors_config = {"https://*.example.com": ResourceOptions(), "http://localhost:*": {}}
+
+        async def get(self) -> web.Response:
+            seen.update(self.get_request_config(self.request, "GET"))
+            return web.Response()
+
+    app = web.Application()
+    sub = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(sub.router.add_view("/probe", Probe))
+    sub.router.add_view("/bare", Probe)  # a view CORS does not know
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    await client.get("/sub/probe")
+    assert set(seen) == {"https://*.example.com", "http://localhost:*"}
+    resp = await client.options("/sub/bare")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET"
+    lone = web.Application()
+    lone.router.add_view("/probe", Probe)
+    client = await aiohttp_client(lone)
+    resp = await client.options("/probe", headers=preflight_headers(method="GET"))
+    assert resp.status == 405  # no CORS anywhere: the view's own 405
