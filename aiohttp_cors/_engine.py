@@ -68,7 +68,7 @@ class Scope:
     """What decides a request: a compiled policy, the methods that
     ``allow_methods=None`` allows, and the app-wide extras (``None``: inherited)."""
 
-    __slots__ = ("answers", "methods", "policy", "private_network", "vary")
+    __slots__ = ("_unserved", "answers", "methods", "policy", "private_network", "vary")
 
     def __init__(
         self,
@@ -84,6 +84,14 @@ class Scope:
         #: requested headers and Vary: all an answer depends on when no predicate
         #: decides (browsers repeat the same few preflights: 1.5 us saved on each).
         self.answers: Memo[tuple[str, str, str | tuple[str, ...], str], Answer] = Memo(1024, 1024)
+        self._unserved: Scope | None = None
+
+    def unserved(self) -> Scope:
+        """This scope for a method no route serves: ``allow_methods=None`` allows nothing.
+        Made once, so that its memo serves the next such requests too."""
+        if self._unserved is None:
+            self._unserved = Scope(self.policy, (), self.private_network)
+        return self._unserved
 
     def answer(
         self, options: ResourceOptions | None, origin: str, method: str, lines: list[str], vary: str
@@ -252,30 +260,29 @@ class Engine:
         when no CORS configuration covers it or it is excluded."""
         apps, resource, method, served = target
         if len(apps) == 1 and apps[0] is self.app:
-            entry = self.routes.get(resource)  # type: ignore[arg-type]
-            if entry is not None:
-                found = entry.scope(request, method, preflight)
-            else:
-                found = self._app_wide_scope(resource, method)
+            found = self._own_scope(request, resource, method, preflight)
         else:
             found = self._chain_scope(request, target, preflight)
         if found is None or found is EXCLUDED:
             return None
-        # allow_methods=None allows no method that nobody serves.
-        return found if served else Scope(found.policy, (), found.private_network)
+        return found if served else found.unserved()
 
-    def _app_wide_scope(self, resource: web.AbstractResource | None, method: str) -> Scope | None:
-        """The app-wide scope in an application of its own (what ``_chain_scope`` finds
-        for a chain of one, 0.2 us a request sooner)."""
+    def _own_scope(
+        self,
+        request: web.Request,
+        resource: web.AbstractResource | None,
+        method: str,
+        preflight: bool,
+    ) -> Scope | None:
+        """The scope in an application of its own: what ``_chain_scope`` finds for a
+        chain of one, 0.2 us a request sooner (``EXCLUDED`` included)."""
+        entry = self.routes.get(resource)  # type: ignore[arg-type]
+        if entry is not None:
+            return entry.scope(request, method, preflight)
         wide = self.app_wide
         if wide is None:
             return None
-        if wide.routes:
-            routes = wide.routes
-            found = routes.get((resource, method)) or routes.get((resource, None))  # type: ignore[arg-type]
-            if found is not None:
-                return found
-        return wide.scope
+        return _override(wide.routes, resource, method) or wide.scope
 
     def _chain_scope(self, request: web.Request, target: Target, preflight: bool) -> Scope | None:
         """The most specific scope along the application chain: a route-mode resource,
@@ -289,9 +296,8 @@ class Engine:
                 if entry is not None:
                     return entry.scope(request, method, preflight)
             for engine in inner_first:
-                routes = engine.app_wide.routes if engine.app_wide is not None else None
-                if routes:
-                    found = routes.get((resource, method)) or routes.get((resource, None))
+                if engine.app_wide is not None:
+                    found = _override(engine.app_wide.routes, resource, method)
                     if found is not None:
                         return found
         for level in range(len(apps) - 1, -1, -1):
@@ -396,11 +402,7 @@ class Engine:
         if len(apps) == 1 and route.method == method and method != _HEAD:
             # The common case, a route of the method in an application of its own,
             # without building the target (0.3 us a response).
-            entry = self.routes.get(route.resource)  # type: ignore[arg-type]
-            if entry is not None:
-                scope = entry.scope(request, method, False)
-            else:
-                scope = self._app_wide_scope(route.resource, method)
+            scope = self._own_scope(request, route.resource, method, False)
         elif match_info.http_exception is None:
             configured = self.configured_method(route, method)
             target: Target = (apps, route.resource, configured or method, bool(configured))
@@ -429,6 +431,11 @@ class Engine:
                     describe(request),
                 )
         finish_actual(options, origin, response.headers)
+
+
+def _override(routes: dict[Any, Scope], resource: object, method: str) -> Scope | None:
+    """An app-wide override of *method* on *resource*: the route's, else the resource's."""
+    return (routes.get((resource, method)) or routes.get((resource, None))) if routes else None
 
 
 def _private_network(

@@ -45,6 +45,7 @@ class ResourceEntry:
     """One CORS-enabled resource: its configuration levels, compiled per method."""
 
     __slots__ = (
+        "dynamic",
         "methods",
         "resource",
         "resource_config",
@@ -62,6 +63,8 @@ class ResourceEntry:
         self.scopes: Mapping[str, Scope] = _NO_SCOPES
         self.whole = EXCLUDED  # until compiled
         self.methods: frozenset[str] = frozenset()
+        # A view that overrides get_request_config is asked on every request.
+        self.dynamic = view is not None and _asks_per_request(view)
 
     def compile(self, shared: UrlDispatcherAdapter, defaults: Levels) -> None:
         """Merge the levels into one scope per method, and one for the other methods.
@@ -129,7 +132,7 @@ class ResourceEntry:
         if view is not None:
             if preflight and method not in self.methods:
                 return None
-            if _asks_per_request(view):
+            if self.dynamic:
                 config = compile_config(view.get_request_config(request, method))
                 return Scope(OriginPolicy(config), self.methods)
         return self.scopes.get(method, self.whole)
