@@ -154,6 +154,7 @@ class AppCors:
     def _change(self, **changes: Any) -> None:
         # The new state is built completely, then swapped in with one assignment.
         self._engine.app_wide = self._state.with_changes(self._engine, **changes)
+        self._engine.forget()
 
     @property
     def guard_websockets(self) -> bool:
@@ -282,7 +283,7 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
     own = _origin_parts(f"{request.scheme}://{request.host}")
     if own is not None and _origin_parts(origin) == own:
         return None
-    scope = engine.scope(request, await engine.serving(request, hdrs.METH_GET))
+    scope = engine.scope(request, (await engine.serving(request, hdrs.METH_GET))[0])
     if scope is not None and await scope.policy.options_for(origin, request) is not None:
         return None
     refusal = f"origin '{printable(origin)}' is not allowed"

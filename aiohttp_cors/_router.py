@@ -164,6 +164,7 @@ class UrlDispatcherAdapter:
         self._default_policy = self._policy(defaults)
         for entry in self.entries.values():
             entry.compile(self, defaults)
+        self.engine.forget()
 
     def _policy(self, config: Levels) -> OriginPolicy:
         key = tuple(config.items())  # configuration keys and options are all hashable
@@ -224,6 +225,7 @@ class UrlDispatcherAdapter:
                 self.engine.install_options(resource)
             self.entries[resource] = entry
             self.engine.routes[resource] = entry
+        self.engine.forget()
 
     @staticmethod
     def _check_routes(resource: web.AbstractResource) -> tuple[type[CorsViewMixin] | None, bool]:

@@ -221,6 +221,14 @@ async def test_several_origin_lines_allow_nothing(aiohttp_client, caplog, mode):
     assert cors_of(resp) is None
     assert "several 'Origin' headers" in await resp.text()
     assert sum("several 'Origin' headers" in r.getMessage() for r in caplog.records) == 2
+    # The first line decides nothing either way.
+    for first in (ORIGIN, "https://elsewhere.example"):
+        lines = [("Origin", first), ("Origin", OTHER), ("Access-Control-Request-Method", "PUT")]
+        resp = await client.options("/x", headers=lines)
+        assert resp.status == 403
+        assert cors_of(resp) is None
+        resp = await client.put("/x", headers=lines[:2])
+        assert cors_of(resp) is None
 
 
 async def test_a_parents_policy_covers_sub_applications_without_their_own(aiohttp_client):
@@ -255,6 +263,42 @@ async def test_route_mode_preflight_is_decided_by_the_serving_route(aiohttp_clie
     assert resp.status == 403
     resp = await client.options("/items", headers=preflight_headers(method="PATCH"))
     assert resp.status == 200  # served by nobody: allow_methods="*" of the resource decides
+
+
+async def test_a_dynamic_resources_options_route_decides_per_path(aiohttp_client):
+    """The OPTIONS route of a dynamic resource takes preflights for many paths, each
+    served by its own route: what one path found is not reused for another."""
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_get("/{name}", ok), {ORIGIN: ResourceOptions()})  # first
+    open_ = app.router.add_put(r"/{name:open\d*}", ok)
+    cors.add(open_, {ORIGIN: ResourceOptions(allow_methods="*")})
+    app.router.add_put(r"/{name:admin\d*}", ok)  # without CORS
+    client = await aiohttp_client(app)
+    for n in range(2):
+        resp = await client.options(f"/open{n}", headers=preflight_headers(method="PUT"))
+        assert cors_of(resp) == ORIGIN
+        resp = await client.options(f"/admin{n}", headers=preflight_headers(method="PUT"))
+        assert (resp.status, cors_of(resp)) == (403, None)
+
+
+async def test_a_sub_applications_new_configuration_applies_at_once(aiohttp_client):
+    """The parent's engine decides for the sub-application's routes; what it found
+    there must follow the sub-application's configuration when it changes."""
+    app, sub = web.Application(), web.Application()
+    aiohttp_cors.enable(app, {ORIGIN: ResourceOptions()})
+    sub_cors = aiohttp_cors.enable(sub, {OTHER: ResourceOptions(allow_methods="*")})
+    sub.router.add_put("/x", ok)
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    resp = await client.options("/sub/x", headers=preflight_headers(origin=OTHER, method="PUT"))
+    assert cors_of(resp) == OTHER
+    assert cors_of(await client.put("/sub/x", headers={"Origin": OTHER})) == OTHER
+    sub_cors.reconfigure({ORIGIN: ResourceOptions(allow_methods="*")})
+    resp = await client.options("/sub/x", headers=preflight_headers(origin=OTHER, method="PUT"))
+    assert (resp.status, cors_of(resp)) == (403, None)
+    assert cors_of(await client.put("/sub/x", headers={"Origin": OTHER})) is None
+    assert cors_of(await client.put("/sub/x", headers={"Origin": ORIGIN})) == ORIGIN
 
 
 async def test_app_wide_gives_each_resource_an_options_route_at_start_up(aiohttp_client, tmp_path):
@@ -295,22 +339,33 @@ async def test_a_preflight_for_options_is_not_served_by_the_librarys_own_route(
     assert resp.status == 403  # allow_methods=None: nothing serves OPTIONS here
 
 
+#: Methods aiohttp's parser takes (it refuses unknown ones with a 400).
+ANY_METHODS = ("GET", "POST", "PATCH", "DELETE", "PROPFIND", "MKCOL", "LOCK", "SEARCH", "PURGE")
+
+
 async def test_what_the_engine_learns_is_bounded_by_the_routes(aiohttp_client):
-    """Preflights with any method leave one entry per route at most: the table of
-    serving routes is filled from the application's routes, not from requests."""
+    """Requests with any method, on any path, leave one entry per route at most: the
+    tables of serving routes and their scopes are filled from the application's
+    routes, not from requests."""
     from aiohttp_cors._engine import ENGINE_KEY
 
     app = web.Application()
     aiohttp_cors.enable(app, {ORIGIN: ResourceOptions(allow_methods="*")})
     app.router.add_get("/x", ok)
-    app.router.add_put("/x", ok)
+    put = app.router.add_put("/x", ok)
     app.router.add_route("*", "/any", ok)
     client = await aiohttp_client(app)
     for n in range(50):
         for path in ("/x", "/any"):
             await client.options(path, headers=preflight_headers(method=f"M{n}"))
         await client.options("/x", headers=preflight_headers(method="PUT"))
-    assert len(app[ENGINE_KEY].plain_routes) == 1  # (/x, PUT)
+        method = ANY_METHODS[n % len(ANY_METHODS)]
+        await client.request(method, "/any", headers={"Origin": ORIGIN})
+        await client.request(method, f"/missing/{n}", headers={"Origin": ORIGIN})
+        await client.put("/x", headers={"Origin": ORIGIN})
+    engine = app[ENGINE_KEY]
+    assert len(engine.preflight_targets) == 1  # (OPTIONS of /x, PUT)
+    assert list(engine.route_scopes) == [put]
 
 
 async def test_no_options_route_where_a_dynamic_catch_all_could_take_the_path(aiohttp_client):
