@@ -12,6 +12,9 @@ in the 0.8.1 venv alike:
   10,000 origins and 1,000 patterns (equal figures: nothing per request grows
   with routes or origins);
 - ``startup``: seconds and bytes it takes to enable CORS on 20,000 routes;
+- ``marked``: run under Valgrind's callgrind by ``run.py``, which has it dump its
+  counters whenever ``getppid`` is called: each scenario's 1,000 requests are
+  sent between two such calls, so that one dump holds their instructions alone;
 - ``worst``: microseconds per preflight carrying the largest ``Origin`` and
   ``Access-Control-Request-Headers`` aiohttp accepts (lines of 8,190 bytes, 120
   of them), and per plain GET carrying the same headers (what aiohttp alone
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -35,6 +39,8 @@ from apps import ALLOWED, BUILDERS, SCENARIOS, TENANT, bare_equivalent, data, ma
 import aiohttp_cors
 
 N_ROUTES = 20_000
+#: Requests counted per scenario under callgrind.
+MARKED = 1000
 
 
 class MemoryTransport(asyncio.Transport):
@@ -240,13 +246,19 @@ async def main(kind: str, part: str) -> dict[str, Any]:
                 raw = raw_lines(method, "/data", lines)
                 worst[name] = await per_request(connection, raw, 2000 if len(raw) < 10_000 else 20)
         return worst
-    if part == "requests":
+    if part in ("requests", "marked"):
         requests = {}
         async with Connection(BUILDERS[kind]()) as connection:
             for name, method, path, headers in SCENARIOS:
                 sent = bare_equivalent(method, path, headers) if kind.startswith("bare") else None
                 raw = raw_request(*(sent or (method, path, headers)))
-                requests[name] = await per_request(connection, raw)
+                if part == "requests":
+                    requests[name] = await per_request(connection, raw)
+                    continue
+                await connection.send(raw, 50)  # warm: memos filled, code specialised
+                os.getppid()  # callgrind dumps here: the warm-up and what came before
+                await connection.send(raw, MARKED)
+                os.getppid()  # and here: MARKED requests of this scenario, nothing else
         return requests
     # part == "scale": libraries only
     big, _, memory = many_routes_app(kind)
