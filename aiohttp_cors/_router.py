@@ -157,7 +157,7 @@ class UrlDispatcherAdapter:
         """Use new defaults from now on, for every resource."""
         self._defaults = self.engine.route_defaults = defaults
         # Equal configurations share one policy, equal (policy, methods) one scope, and
-        # equal method sets one object: 20,000 resources take 9.8 MB instead of 23.
+        # equal method sets one object: 20,000 resources take 10 MB instead of 23.
         self._policies: dict[tuple[tuple[OriginKey, ResourceOptions], ...], OriginPolicy] = {}
         self._scopes: dict[tuple[OriginPolicy, frozenset[str]], Scope] = {}
         self._method_sets: dict[frozenset[str], frozenset[str]] = {}

@@ -1,13 +1,17 @@
 """The benchmark: this library against bare aiohttp, a hand-written floor and 0.8.1.
 
 ``./run bench`` (or ``python benchmarks/run.py``) installs what it needs (Debian's
-``wrk``; a venv with ``aiohttp-cors==0.8.1`` and the same aiohttp as this one),
+``wrk`` and ``valgrind``; a venv with ``aiohttp-cors==0.8.1`` and the same aiohttp as this one),
 checks that the floor and the library send exactly the same headers, then
 measures:
 
 - req/s under ``wrk`` on loopback for every scenario of ``apps.SCENARIOS`` and
   every server kind, the kinds interleaved within each round so that machine
-  drift cancels out; the median of the rounds;
+  drift cancels out; the median of the rounds, and for each ratio the median of
+  the rounds' ratios;
+- instructions per request in the server's process, counted by Valgrind's
+  callgrind (Debian's ``valgrind``, installed when missing): exact and repeatable
+  where timings are not, they decide the targets;
 - microseconds per request in-process (aiohttp's real server stack, no socket);
 - enabling CORS on 20,000 routes (seconds, bytes) and the bytes one request
   allocates with 1 or 20,000 routes, 1 or 11,000 origins.
