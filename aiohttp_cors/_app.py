@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import hdrs, web
 
 from ._config import CorsConfigError, Unsafe, compile_config
-from ._decision import printable
+from ._decision import logged, printable
 from ._engine import (
     ENGINE_KEY,
     EXCLUDED,
@@ -32,7 +32,7 @@ from ._engine import (
     logger,
 )
 from ._headers import ACRM, ORIGIN
-from ._origins import DEFAULT_PORTS, OriginKey, split_request_origin
+from ._origins import OriginKey, origin_parts
 from ._policy import OriginPolicy, merged
 from .resource_options import Config, ResourceOptions
 
@@ -280,8 +280,8 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
         return None
     if not engine.inherited(request.match_info.apps, "guard_websockets"):
         return None
-    own = _origin_parts(f"{request.scheme}://{request.host}")
-    if own is not None and _origin_parts(origin) == own:
+    own = origin_parts(f"{request.scheme}://{request.host}")
+    if own is not None and origin_parts(origin) == own:
         return None
     scope = engine.scope(request, (await engine.serving(request, hdrs.METH_GET))[0])
     if scope is not None and await scope.policy.options_for(origin, request) is not None:
@@ -290,20 +290,11 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "CORS: WebSocket handshake rejected for %s (resource %s): %s",
-            ascii(request.path),
+            logged(request.path),
             describe(request),
-            ascii(refusal),
+            logged(refusal),
         )
     return web.Response(status=403, text=WEBSOCKET_REFUSED + refusal)
-
-
-def _origin_parts(origin: str) -> tuple[str, str, str] | None:
-    """(scheme, host, port) of *origin*, lower-cased, without the scheme's default port."""
-    found = split_request_origin(origin.lower())
-    if found is None:
-        return None
-    scheme, host, port = found
-    return scheme, host, "" if DEFAULT_PORTS.get(scheme) == port else port
 
 
 def _warn_if_late(engine: Engine, request: web.Request) -> None:
@@ -317,7 +308,7 @@ def _warn_if_late(engine: Engine, request: web.Request) -> None:
         "applications' middlewares before they are answered (aiohttp gives a "
         "sub-application no hold on them): call aiohttp_cors.enable() on the top "
         "application too, so that they are answered first",
-        ascii(request.path),
+        logged(request.path),
     )
 
 

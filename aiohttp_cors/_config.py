@@ -10,9 +10,12 @@ listing every problem, the strict ones included.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
+
+from publicsuffixlist import PublicSuffixList
 
 from ._headers import FORBIDDEN_REQUEST_HEADERS, SAFELISTED_RESPONSE_HEADERS, TOKEN_RE
 from ._origins import OriginKey, parse_origin
@@ -27,19 +30,16 @@ FORBIDDEN_METHODS: Final = frozenset({"CONNECT", "TRACE", "TRACK"})
 #: Chromium at 7200 s).
 MAX_AGE_LIMIT: Final = 86400
 
-# Registrable-domain suffixes under which anyone can get a host name. A
-# wildcard on one of these (or on any single label, such as "com") allows
-# strangers. Not the whole Public Suffix List: the suffixes met most often.
-_SHARED_SUFFIXES: Final = frozenset(
-    {
-        "ac.uk", "appspot.com", "azurewebsites.net", "blogspot.com", "cloudfront.net",
-        "co.in", "co.jp", "co.nz", "co.uk", "co.za", "com.au", "com.br", "com.cn",
-        "com.mx", "com.tr", "firebaseapp.com", "github.io", "gitlab.io", "gov.uk",
-        "herokuapp.com", "ltd.uk", "ne.jp", "net.au", "netlify.app", "ngrok.io",
-        "onrender.com", "org.au", "org.uk", "pages.dev", "plc.uk", "vercel.app",
-        "web.app", "workers.dev",
-    }
-)  # fmt: skip
+try:  # the parser of the re module (private; read-only use, to find nested repeats)
+    from re import _parser as _sre  # type: ignore[attr-defined]
+except ImportError:  # Python 3.10
+    import sre_parse as _sre
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List of the ``publicsuffixlist`` package (read once)."""
+    return PublicSuffixList()
 
 
 class Unsafe(enum.Flag):
@@ -48,9 +48,17 @@ class Unsafe(enum.Flag):
     #: No exception: the default.
     NONE = 0
 
-    #: Credentials for origins anyone can produce: ``"*"``, ``"null"``, or a
-    #: wildcard on a shared suffix (``https://*.github.io``).
+    #: Credentials for origins anyone can produce: ``"*"``, ``"null"``, a regular
+    #: expression matching ``null``, or a wildcard on a public suffix.
     CREDENTIALS_WITH_ANY_ORIGIN = enum.auto()
+
+    #: A subdomain wildcard on a public suffix (``https://*.github.io``,
+    #: ``https://*.co.uk``), where anyone can register a host.
+    WILDCARD_ON_PUBLIC_SUFFIX = enum.auto()
+
+    #: A regular expression with a repeat inside a repeat (``(a+)+``), which can take
+    #: exponential time on one crafted ``Origin``.
+    NESTED_QUANTIFIERS = enum.auto()
 
 
 class CorsConfigError(ValueError):
@@ -91,6 +99,12 @@ def compile_config(
                 f"{key!r} is not an origin: use a string, a compiled regex or a predicate"
             )
             continue
+        if isinstance(key, re.Pattern) and not isinstance(key.pattern, str):
+            problem = f"{key!r} is a bytes regex, and an Origin is text: compile it from a str"
+            if not strict:
+                raise ValueError(problem)
+            problems.append(problem)
+            continue
         try:
             options = parse_options(value)
         except ValueError as error:
@@ -104,7 +118,7 @@ def compile_config(
             origin = key if pattern is None else pattern
             problems += origin_problems
         if strict:
-            problems += _credential_problems(key, origin, options, unsafe)
+            problems += _origin_problems(key, origin, options, unsafe)
             problems += _option_problems(key, options)
         compiled[origin] = options
     if strict and problems:
@@ -112,25 +126,81 @@ def compile_config(
     return compiled
 
 
-def _credential_problems(
+def _origin_problems(
     written: object, key: OriginKey, options: ResourceOptions, unsafe: Unsafe
 ) -> list[str]:
-    if not options.allow_credentials or Unsafe.CREDENTIALS_WITH_ANY_ORIGIN in unsafe:
-        return []
+    """What strict mode refuses in an origin key, each with its ``Unsafe`` escape."""
+    problems = []
+    credentials = options.allow_credentials and Unsafe.CREDENTIALS_WITH_ANY_ORIGIN not in unsafe
     fix = "pass unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN"
-    if key in ("*", "null"):
+    if credentials and key in ("*", "null"):
         who = "every origin" if key == "*" else "the 'null' origin, which any page can send"
-        return [
+        problems.append(
             f"{written!r} with allow_credentials=True lets {who} read credentialed answers: "
             f"list the origins you trust, or {fix}"
-        ]
+        )
+    if isinstance(key, re.Pattern):
+        if credentials and key.fullmatch("null"):
+            problems.append(
+                f"{written!r} with allow_credentials=True matches 'null', which any page "
+                f"can send: make it match only the origins you trust, or {fix}"
+            )
+        if Unsafe.NESTED_QUANTIFIERS not in unsafe and _nested_repeat(_sre.parse(key.pattern)):
+            problems.append(
+                f"{written!r} repeats a group that itself repeats: one crafted Origin can "
+                "make it run for seconds; write each part once ('https://[a-z0-9-]+"
+                "\\.example\\.com'), or pass unsafe=Unsafe.NESTED_QUANTIFIERS"
+            )
     parent = getattr(key, "host", "")
-    if getattr(key, "subdomains", False) and ("." not in parent or parent in _SHARED_SUFFIXES):
-        return [
-            f"{written!r} with allow_credentials=True covers '{parent}', where anyone can "
-            f"register a host: name your own domain ('https://*.yours.example'), or {fix}"
-        ]
-    return []
+    if getattr(key, "subdomains", False) and _public_suffixes().is_public(parent):
+        if Unsafe.WILDCARD_ON_PUBLIC_SUFFIX not in unsafe:
+            problems.append(
+                f"{written!r} covers '{parent}', a public suffix where anyone can register "
+                "a host: name your own domain ('https://*.yours.example'), or pass "
+                "unsafe=Unsafe.WILDCARD_ON_PUBLIC_SUFFIX"
+            )
+        if credentials:
+            problems.append(
+                f"{written!r} with allow_credentials=True lets every host under '{parent}' "
+                f"read credentialed answers: name your own domain, or {fix}"
+            )
+    return problems
+
+
+def _nested_repeat(items: Any) -> bool:
+    """Whether a parsed pattern repeats without bound a part made only of unbounded
+    repeats and optional parts (``(a+)+``, ``([a-z]+-?)*``): the ways to split a
+    string between them grow exponentially. ``(?:[a-z]+\\.)*`` is fine: each turn
+    must end with a dot."""
+    for op, argument in items:
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            _, high, body = argument
+            if (high == _sre.MAXREPEAT and _only_repeats(body)) or _nested_repeat(body):
+                return True
+        elif op is _sre.SUBPATTERN:
+            if _nested_repeat(argument[-1]):
+                return True
+        elif op is _sre.BRANCH and any(_nested_repeat(branch) for branch in argument[1]):
+            return True
+    return False
+
+
+def _only_repeats(items: Any) -> bool:
+    """Whether *items* is nothing but unbounded repeats (one at least), optional
+    parts aside, or a group or alternative that is."""
+    found = False
+    for op, argument in items:
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and argument[1] == _sre.MAXREPEAT:
+            found = True
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and argument[0] == 0:
+            continue
+        elif (op is _sre.SUBPATTERN and _only_repeats(argument[-1])) or (
+            op is _sre.BRANCH and any(_only_repeats(branch) for branch in argument[1])
+        ):
+            found = True
+        else:
+            return False
+    return found
 
 
 def _option_problems(key: object, options: ResourceOptions) -> list[str]:

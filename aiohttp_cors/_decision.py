@@ -43,6 +43,12 @@ def printable(value: str, limit: int = 200) -> str:
     return shown if len(shown) <= limit else shown[:limit] + "..."
 
 
+def logged(value: str | None) -> str:
+    """*value* for the DEBUG log: quoted, escaped, cut at 200 characters (so that a
+    whole log line stays within a few kilobytes, whatever the request carries)."""
+    return "None" if value is None else f"'{printable(value)}'"
+
+
 def method_not_allowed(method: str, origin: str) -> str:
     """The rejection reason for a method the configuration does not allow."""
     return f"request method '{printable(method)}' is not allowed for '{printable(origin)}' origin"

@@ -27,6 +27,7 @@ from ._decision import (
     PREFLIGHT_FAILED,
     SEVERAL_ORIGINS,
     finish_actual,
+    logged,
     method_not_allowed,
     origin_not_allowed,
     preflight,
@@ -423,9 +424,9 @@ class Engine:
             if options is None and logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "CORS: %s for %s %s (resource %s): no CORS headers sent",
-                    SEVERAL_ORIGINS if several else f"origin {origin!a} is not allowed",
-                    ascii(method),
-                    ascii(request.path),
+                    SEVERAL_ORIGINS if several else f"origin {logged(origin)} is not allowed",
+                    logged(method),
+                    logged(request.path),
                     describe(request),
                 )
         finish_actual(options, origin, response.headers)
@@ -447,10 +448,10 @@ def _private_network(
         logger.debug(
             "CORS: preflight for %s %s asks for Private Network Access "
             "(%s: %s), not enabled: answered without %s",
-            ascii(request.method),
-            ascii(request.path),
+            logged(request.method),
+            logged(request.path),
             ACRPN,
-            ascii(value),
+            logged(value),
             ACAPN,
         )
     return answer
@@ -468,13 +469,13 @@ def refuse(
         logger.debug(
             "CORS: preflight rejected for %s %s (resource %s, Origin %s, "
             "Access-Control-Request-Method %s, Access-Control-Request-Headers %s): %s",
-            ascii(request.method),
-            ascii(request.path),
+            logged(request.method),
+            logged(request.path),
             describe(request, resource),
-            ascii(sent.get(ORIGIN)),
-            ascii(sent.get(ACRM)),
-            ascii(",".join(sent.getall(ACRH, ()))),
-            ascii(reason),
+            logged(sent.get(ORIGIN)),
+            logged(sent.get(ACRM)),
+            logged(",".join(sent.getall(ACRH, ()))),
+            logged(reason),
         )
     # The body as bytes, its type set: what text= would send, 0.2 us sooner.
     headers = {VARY: vary, hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"}
@@ -504,10 +505,10 @@ def describe(request: web.Request, resource: web.AbstractResource | None = None)
     match_info = request.match_info
     resource = resource or match_info.route.resource
     if resource is not None:
-        return ascii(resource.canonical)
+        return logged(resource.canonical)
     allowed = getattr(match_info.http_exception, "allowed_methods", None)
     if allowed:
-        return f"none for {request.method!a}: the path serves {', '.join(sorted(allowed))}"
+        return f"none for {logged(request.method)}: the path serves {', '.join(sorted(allowed))}"
     return "none: the router found no route"
 
 

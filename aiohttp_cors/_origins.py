@@ -1,23 +1,35 @@
 """Origins and origin patterns: parsing configured ones, matching requested ones.
 
-Configured origins are normalised once (scheme and host lower-cased, IDNA
-hosts in punycode, default ports dropped). A request's ``Origin`` is matched
-as sent, never rewritten: browsers always send the serialized form.
+Configured origins are normalised once to what a browser sends (URL Standard):
+scheme and host lower-cased, international hosts in their IDNA 2008 / UTS #46
+ASCII form (the ``idna`` package, non-transitional), IPv4 hosts in dotted
+decimal, IPv6 hosts compressed, default ports dropped. A request's ``Origin`` is
+never rewritten: only one that is already serialised the way browsers serialise
+origins (Fetch) reaches a pattern, a regular expression or a predicate.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any, Final
 
-DEFAULT_PORTS: Final = {"http": "80", "https": "443"}
+import idna
 
-# scheme "://" host [":" port], as a browser serializes it: lower case,
-# non-empty labels, punycode hosts, no default port, no leading zero.
+DEFAULT_PORTS: Final = {"http": "80", "https": "443"}
+#: No browser sends a longer ``Origin`` (a host name has at most 253 characters):
+#: anything longer is refused before any pattern, regex or predicate sees it.
+MAX_ORIGIN_LENGTH: Final = 300
+
+# scheme "://" host [":" port], as a browser serialises it: lower case, ASCII
+# labels (hosts in punycode), IPv4 or bracketed IPv6, no leading zero in a port.
 _REQUEST_ORIGIN: Final = re.compile(
-    r"([a-z][a-z0-9+.\-]*)://([a-z0-9\-]+(?:\.[a-z0-9\-]+)*|\[[0-9a-f:.]+\])(?::([1-9][0-9]{0,4}))?"
+    r"([a-z][a-z0-9+.\-]*)://([a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.?|\[[0-9a-f:]+\])"
+    r"(?::([1-9][0-9]{0,4}))?"
 )
+_LABEL: Final = re.compile(r"[a-z0-9\-]+")
+_NUMBER: Final = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 # What users write: anything shaped like scheme://host[:port], loosely, so that
 # mistakes can be named precisely by the validator.
@@ -110,30 +122,109 @@ def parse_origin(text: str) -> tuple[OriginPattern | None, list[str]]:
 
 
 def _normalize_host(host: str) -> tuple[str, str | None]:
+    """*host* as a browser serialises it, or what is wrong with it."""
     if host.startswith("["):
-        inner = host[1:-1].lower()
-        if not inner or not re.fullmatch(r"[0-9a-f:.]+", inner):
-            return host, f"{host!r} is not an IPv6 address"
-        return f"[{inner}]", None
+        canonical = _ipv6(host[1:-1]) if host.endswith("]") else None
+        return (canonical, None) if canonical else (host, f"{host!r} is not an IPv6 address")
     if not host:
         return host, "the host is missing"
     if "*" in host:
         return host, "a wildcard may only stand as the first label ('https://*.example.com')"
-    try:
-        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host.lower()
-    except UnicodeError:
-        return host, f"{host!r} is not a valid host name"
+    ascii_host = host.lower()
+    if not host.isascii() or "xn--" in ascii_host:
+        try:
+            ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as error:
+            return host, (
+                f"{host!r} is not a host name IDNA 2008 allows (UTS #46 processing refuses "
+                f"it: {error}): allow its origin with a regex or a predicate"
+            )
     labels = ascii_host.split(".")
     if any(not label for label in labels):
         return host, f"{host!r} has an empty label (a leading, doubled or trailing dot)"
-    if not all(re.fullmatch(r"[a-z0-9\-]+", label) for label in labels):
+    if _NUMBER.fullmatch(labels[-1]):  # the URL Standard reads the host as IPv4
+        address = _ipv4(labels)
+        if address is None:
+            return host, f"{host!r} is not an IPv4 address"
+        return address, None
+    if not all(_LABEL.fullmatch(label) for label in labels):
         return host, f"{host!r} has characters a host name cannot have"
     return ascii_host, None
 
 
+def _ipv4(parts: list[str]) -> str | None:
+    """The dotted-decimal form of an IPv4 host as the URL Standard reads it (``127.1``,
+    ``0x7f.0.0.1`` and ``2130706433`` are all ``127.0.0.1``), else ``None``."""
+    try:
+        numbers = [
+            int(part[2:] or "0", 16)
+            if part[:2] in ("0x", "0X")
+            else int(part, 8 if part[0] == "0" else 10)
+            for part in parts
+        ]
+    except (ValueError, IndexError):
+        return None
+    *head, last = numbers
+    if len(numbers) > 4 or any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = sum(number << (8 * (3 - index)) for index, number in enumerate(head)) + last
+    return ".".join(str(value >> shift & 255) for shift in (24, 16, 8, 0))
+
+
+def _ipv6(text: str) -> str | None:
+    """``[address]`` as the URL Standard serialises it (the first longest run of two or
+    more zero pieces compressed, no embedded IPv4), else ``None``."""
+    try:
+        value = int(ipaddress.IPv6Address(text)) if "%" not in text else None
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    pieces = [value >> (16 * (7 - index)) & 0xFFFF for index in range(8)]
+    start, length = -1, 1
+    for index in range(8):
+        run = next((n for n in range(8 - index) if pieces[index + n]), 8 - index)
+        if run > length:
+            start, length = index, run
+    out, index = "[", 0
+    while index < 8:
+        if index == start:
+            out += "::" if index == 0 else ":"
+            index += length
+        else:
+            out += f"{pieces[index]:x}" + (":" if index < 7 else "")
+            index += 1
+    return out + "]"
+
+
 def split_request_origin(origin: str) -> tuple[str, str, str] | None:
-    """(scheme, host, port) of a request's Origin in serialized form, else ``None``."""
+    """(scheme, host, port) of a request's ``Origin`` if it is an origin serialised as
+    browsers serialise one (Fetch), else ``None``; ``null`` has no parts."""
+    if len(origin) > MAX_ORIGIN_LENGTH:
+        return None
     match = _REQUEST_ORIGIN.fullmatch(origin)
     if match is None:
         return None
-    return match[1], match[2], match[3] or ""
+    scheme, host, port = match[1], match[2], match[3] or ""
+    if port and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
+        return None
+    if host[0] == "[":
+        if _ipv6(host[1:-1]) != host:
+            return None
+    elif _NUMBER.fullmatch(host.rsplit(".", 1)[-1]) and _ipv4(host.split(".")) != host:
+        return None
+    return scheme, host, port
+
+
+def well_formed(origin: str) -> bool:
+    """Whether *origin* is a serialised origin: ``null`` or scheme://host[:port]."""
+    return origin == "null" or split_request_origin(origin) is not None
+
+
+def origin_parts(text: str) -> tuple[str, str, str] | None:
+    """(scheme, host, port) of an origin written loosely (any case, a default port)."""
+    match = _REQUEST_ORIGIN.fullmatch(text.lower())
+    if match is None:
+        return None
+    scheme, host, port = match[1], match[2], match[3] or ""
+    return scheme, host, "" if DEFAULT_PORTS.get(scheme) == port else port

@@ -13,23 +13,19 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ._memo import Memo
-from ._origins import OriginKey, OriginPattern, Predicate, split_request_origin
+from ._origins import OriginKey, OriginPattern, Predicate, split_request_origin, well_formed
 from .resource_options import ResourceOptions
-
-# What a browser can send as a serialized origin: scheme "://" host [":" port],
-# ASCII only (hosts are punycode). Checked before an origin is echoed because
-# of a "*" entry, so that no odd bytes are reflected.
-_SERIALIZED_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9.\-_~%:\[\]]+")
 
 
 class OriginPolicy:
     """Origin -> options for one resource and method, compiled once.
 
     Matching order: exact origins, subdomain and port wildcards, regular
-    expressions (matched in full), predicates, then ``"*"``. ``"*"`` never
-    matches the ``null`` origin (anyone can send ``Origin: null``), which is
-    allowed only when listed. The cost does not grow with the number of exact
-    origins or wildcard patterns: they are dictionary lookups.
+    expressions (matched in full), predicates, then ``"*"``. Only an origin
+    serialised as browsers serialise one (``null`` included) reaches a regular
+    expression, a predicate or ``"*"``. ``"*"`` with credentials never matches
+    ``null`` (anyone can send ``Origin: null``). The cost does not grow with the
+    number of exact origins or wildcard patterns: they are dictionary lookups.
     """
 
     __slots__ = (
@@ -89,7 +85,7 @@ class OriginPolicy:
         options = self.exact.get(origin)
         if options is None and self.patterns:
             options = self._patterns_say(origin)
-        if options is not None:
+        if options is not None or not well_formed(origin):
             return options
         for predicate, predicate_options in self.predicates:
             verdict = predicate(origin, request)
@@ -101,9 +97,11 @@ class OriginPolicy:
 
     def _match_star(self, origin: str) -> ResourceOptions | None:
         star = self.star
-        if star is not None and origin != "null" and _SERIALIZED_ORIGIN.fullmatch(origin):
-            return star
-        return None
+        if star is None or (
+            star.allow_credentials if origin == "null" else not well_formed(origin)
+        ):
+            return None
+        return star
 
     def _patterns_say(self, origin: str) -> ResourceOptions | None:
         if origin in self.matched:
@@ -114,6 +112,8 @@ class OriginPolicy:
 
     def _match_patterns(self, origin: str) -> ResourceOptions | None:
         parts = split_request_origin(origin)
+        if parts is None and origin != "null":
+            return None  # never run a regex on what no browser sends
         if parts is not None:
             scheme, host, port = parts
             options = self.any_port.get((scheme, host))

@@ -14,6 +14,7 @@ from ._config import compile_config
 from ._decision import finish_actual, origin_not_allowed, preflight
 from ._engine import PreflightAnswer, refuse
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
+from ._origins import parse_origin
 from ._policy import OriginPolicy, merged
 from ._router import UrlDispatcherAdapter
 from .abc import AbstractRouterAdapter
@@ -32,8 +33,16 @@ async def _resolved(config: Any) -> Mapping[str, ResourceOptions]:
     return cast(Mapping[str, ResourceOptions], config)
 
 
+def _spelled(origin: Any) -> Any:
+    """The key *origin* is kept under: its normalised form, if it parses."""
+    if isinstance(origin, str) and origin not in ("*", "null"):
+        return parse_origin(origin)[0] or origin
+    return origin
+
+
 class _Defaults(dict[str, ResourceOptions]):
-    """The defaults mapping: validated on every change, which takes effect at once."""
+    """The defaults mapping: validated on every change, which takes effect at once.
+    Every operation takes any spelling of an origin (``HTTPS://App.Example:443``)."""
 
     __slots__ = ("_changed",)
 
@@ -41,13 +50,22 @@ class _Defaults(dict[str, ResourceOptions]):
         super().__init__(config)
         self._changed = changed
 
+    def __getitem__(self, origin: str) -> ResourceOptions:
+        return super().__getitem__(_spelled(origin))
+
+    def __contains__(self, origin: object) -> bool:
+        return super().__contains__(_spelled(origin))
+
+    def get(self, origin: str, default: Any = None) -> Any:
+        return super().get(_spelled(origin), default)
+
     def __setitem__(self, origin: str, options: Any) -> None:
         ((key, parsed),) = compile_config({origin: options}).items()  # normalised
         super().__setitem__(key, parsed)
         self._changed()
 
     def __delitem__(self, origin: str) -> None:
-        super().__delitem__(origin)
+        super().__delitem__(_spelled(origin))
         self._changed()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -65,7 +83,7 @@ class _Defaults(dict[str, ResourceOptions]):
         return self[key]
 
     def pop(self, origin: str, *default: Any) -> Any:
-        result = super().pop(origin, *default)
+        result = super().pop(_spelled(origin), *default)
         self._changed()
         return result
 

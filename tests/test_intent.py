@@ -94,7 +94,8 @@ def random_request(rng: random.Random) -> PageRequest:
 
 
 def _options_for(config: Mapping[str, ResourceOptions], origin: str) -> ResourceOptions | None:
-    """Which entry applies: exact, then patterns, then "*" (never for null)."""
+    """Which entry applies: exact, then patterns, then "*" (for null only without
+    credentials)."""
     if origin in config and origin != "*":
         return config[origin]
     host = re.fullmatch(r"https://([a-z0-9.\-]+)", origin)
@@ -102,7 +103,7 @@ def _options_for(config: Mapping[str, ResourceOptions], origin: str) -> Resource
         return config["https://*.example.com"]
     if "http://localhost:*" in config and re.fullmatch(r"http://localhost(:\d+)?", origin):
         return config["http://localhost:*"]
-    if "*" in config and origin != "null":
+    if "*" in config and (origin != "null" or not config["*"].allow_credentials):
         return config["*"]
     return None
 

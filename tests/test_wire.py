@@ -449,16 +449,29 @@ async def test_route_config_beats_resource_config_beats_defaults(aiohttp_client)
     assert await max_age("/y", "PUT") == "1"
 
 
-async def test_null_origin_only_when_listed(aiohttp_client):
+async def test_null_origin_under_star_only_without_credentials(aiohttp_client):
+    """``Access-Control-Allow-Origin: *`` admits ``null`` anyway: "*" without credentials
+    does too (sandboxed iframes, ``file:`` pages); with credentials it never does."""
     app = web.Application()
     cors = aiohttp_cors.setup(app)
     cors.add(app.router.add_get("/star", ok), {"*": ResourceOptions()})
+    credentialed = {"*": ResourceOptions(allow_credentials=True)}
+    cors.add(app.router.add_get("/star-credentials", ok), credentialed)
     cors.add(app.router.add_get("/listed", ok), {"null": ResourceOptions()})
+    cors.add(app.router.add_get("/other", ok), {ORIGIN: ResourceOptions()})
     client = await aiohttp_client(app)
-    resp = await client.get("/star", headers={"Origin": "null"})
-    assert no_cors(resp)
-    resp = await client.get("/listed", headers={"Origin": "null"})
-    assert resp.headers["Access-Control-Allow-Origin"] == "null"
+    for path in ("/star", "/listed"):
+        resp = await client.get(path, headers={"Origin": "null"})
+        assert resp.headers["Access-Control-Allow-Origin"] == "null", path
+        resp = await client.options(path, headers=preflight_headers(origin="null", method="GET"))
+        assert resp.headers["Access-Control-Allow-Origin"] == "null", path
+    for path in ("/star-credentials", "/other"):
+        resp = await client.get(path, headers={"Origin": "null"})
+        assert no_cors(resp), path
+        resp = await client.options(path, headers=preflight_headers(origin="null", method="GET"))
+        assert (resp.status, no_cors(resp)) == (403, True), path
+    resp = await client.get("/star-credentials", headers={"Origin": ORIGIN})
+    assert resp.headers["Access-Control-Allow-Credentials"] == "true"
 
 
 @pytest.mark.parametrize("origin", ["not an origin", "http://a.example,http://b.example", "ftp:/x"])
@@ -655,6 +668,35 @@ async def test_defaults_changes_take_effect(aiohttp_client):
     assert await allowed(OTHER)
     with pytest.raises(ValueError, match="Unexpected keywords"):
         cors.defaults[ORIGIN] = {"nope": 1}
+
+async def test_defaults_take_any_spelling_of_an_origin(aiohttp_client):
+    """Each mapping operation on ``defaults`` takes what ``setup(defaults=...)`` takes."""
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={"HTTPS://App.Example:443": ResourceOptions()})
+    cors.add(app.router.add_get("/x", ok))
+    client = await aiohttp_client(app)
+
+    async def allowed(origin: str) -> bool:
+        resp = await client.get("/x", headers={"Origin": origin})
+        return resp.headers.get("Access-Control-Allow-Origin") == origin
+
+    spellings = ["https://app.example", "HTTPS://APP.EXAMPLE", "https://app.example:443"]
+    for spelling in spellings:
+        assert spelling in cors.defaults
+        assert cors.defaults[spelling] == ResourceOptions()
+        assert cors.defaults.get(spelling) == ResourceOptions()
+    assert await allowed("https://app.example")
+    cors.defaults["https://App.Example:443"] = {"allow_credentials": True}
+    assert list(cors.defaults) == ["https://app.example"]
+    assert cors.defaults.pop("HTTPS://app.example") == ResourceOptions(allow_credentials=True)
+    assert not await allowed("https://app.example")
+    cors.defaults["https://straße.example"] = ResourceOptions()
+    assert await allowed("https://xn--strae-oqa.example")
+    del cors.defaults["https://Straße.example"]
+    assert not await allowed("https://xn--strae-oqa.example")
+    assert cors.defaults.get("https://nowhere.example", 1) == 1
+    assert "not an origin" not in cors.defaults
+
 
 
 async def test_resources_sharing_a_path_decide_by_the_serving_resource(aiohttp_client):

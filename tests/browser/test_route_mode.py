@@ -116,7 +116,13 @@ CASES = [
         says="Allow the origin",
     ),
     Case("'*'", routed(key="*")),
-    Case("'*' does not admit the null origin", routed(key="*"), origin="null", verdict="blocked"),
+    Case("'*' admits the null origin without credentials", routed(key="*"), origin="null"),
+    Case(
+        "'*' with credentials does not admit the null origin",
+        routed(key="*", allow_credentials=True),
+        origin="null",
+        verdict="blocked",
+    ),
     Case("'null' listed, sandboxed iframe", routed(key="null"), origin="null"),
     Case("null origin, only the page listed", routed(), origin="null", verdict="blocked"),
     # credentials
