@@ -132,13 +132,13 @@ def _normalize_host(host: str) -> tuple[str, str | None]:
         return host, "a wildcard may only stand as the first label ('https://*.example.com')"
     ascii_host = host.lower()
     if not host.isascii() or "xn--" in ascii_host:
-        try:
-            ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
-        except (idna.IDNAError, UnicodeError) as error:
+        encoded, error = _idna(host)
+        if encoded is None:
             return host, (
                 f"{host!r} is not a host name IDNA 2008 allows (UTS #46 processing refuses "
                 f"it: {error}): allow its origin with a regex or a predicate"
             )
+        ascii_host = encoded
     labels = ascii_host.split(".")
     if any(not label for label in labels):
         return host, f"{host!r} has an empty label (a leading, doubled or trailing dot)"
@@ -209,11 +209,22 @@ def split_request_origin(origin: str) -> tuple[str, str, str] | None:
     if port and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
         return None
     if host[0] == "[":
-        if _ipv6(host[1:-1]) != host:
-            return None
-    elif _NUMBER.fullmatch(host.rsplit(".", 1)[-1]) and _ipv4(host.split(".")) != host:
+        canonical: str | None = _ipv6(host[1:-1])
+    elif _NUMBER.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):  # IPv4, dotted decimal
+        canonical = _ipv4(host.split("."))
+    else:  # punycode labels are checked: browsers never send broken ones
+        canonical = _idna(host)[0] if "xn--" in host else host
+    if canonical != host:
         return None
     return scheme, host, port
+
+
+def _idna(host: str) -> tuple[str | None, str]:
+    """*host* in its IDNA 2008 / UTS #46 ASCII form, or ``None`` and why there is none."""
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii"), ""
+    except UnicodeError as error:  # idna.IDNAError is one, and so are the codec's
+        return None, str(error)
 
 
 def well_formed(origin: str) -> bool:

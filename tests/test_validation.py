@@ -109,7 +109,9 @@ def test_a_regex_that_matches_null_with_credentials():
     assert "unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN" in problem
     aiohttp_cors.enable(web.Application(), {matches_null: RO()})
     unsafe = Unsafe.CREDENTIALS_WITH_ANY_ORIGIN
-    aiohttp_cors.enable(web.Application(), {matches_null: RO(allow_credentials=True)}, unsafe=unsafe)
+    aiohttp_cors.enable(
+        web.Application(), {matches_null: RO(allow_credentials=True)}, unsafe=unsafe
+    )
     anything = re.compile(r".*")
     (problem,) = problems_of({anything: RO(allow_credentials=True)})
     assert "matches 'null'" in problem

@@ -669,6 +669,7 @@ async def test_defaults_changes_take_effect(aiohttp_client):
     with pytest.raises(ValueError, match="Unexpected keywords"):
         cors.defaults[ORIGIN] = {"nope": 1}
 
+
 async def test_defaults_take_any_spelling_of_an_origin(aiohttp_client):
     """Each mapping operation on ``defaults`` takes what ``setup(defaults=...)`` takes."""
     app = web.Application()
@@ -696,7 +697,6 @@ async def test_defaults_take_any_spelling_of_an_origin(aiohttp_client):
     assert not await allowed("https://xn--strae-oqa.example")
     assert cors.defaults.get("https://nowhere.example", 1) == 1
     assert "not an origin" not in cors.defaults
-
 
 
 async def test_resources_sharing_a_path_decide_by_the_serving_resource(aiohttp_client):
