@@ -76,13 +76,17 @@ SAFELISTED_RESPONSE_HEADERS: Final = frozenset(
 )
 
 #: Left out of the list sent for ``expose_headers="*"``: the safelisted names,
-#: those that can never be exposed, and hop-by-hop ones.
+#: those that can never be exposed, and those of the connection, not of the content.
 NOT_LISTED_FOR_EXPOSE_ALL: Final = SAFELISTED_RESPONSE_HEADERS | {
     "connection",
     "keep-alive",
+    "proxy-connection",
     "set-cookie",
     "set-cookie2",
+    "te",
+    "trailer",
     "transfer-encoding",
+    "upgrade",
 }
 
 #: The methods browsers upper-case before sending (Fetch "normalize a method").

@@ -120,6 +120,45 @@ async def test_expose_star_lists_real_headers(aiohttp_client):
     assert not {"cache-control", "set-cookie", "content-type"} & {n.lower() for n in names}
 
 
+NEVER_LISTED = (
+    "Cache-Control",
+    "Content-Language",
+    "Content-Type",
+    "Expires",
+    "Last-Modified",
+    "Pragma",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Set-Cookie",
+    "Set-Cookie2",
+    "TE",
+    "Trailer",
+    "Upgrade",
+)
+
+
+@pytest.mark.parametrize("name", NEVER_LISTED)
+async def test_expose_star_leaves_out_each_name_that_needs_no_listing(aiohttp_client, name):
+    """Safelisted names, names a page never reads, and those of the connection."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={name: "x", "X-Kept": "1"})
+        resp.headers.add(name.upper(), "y")
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(expose_headers="*")})
+    cors.add(app.router.add_get("/x", handler))
+    client = await aiohttp_client(app)
+    resp = await client.get("/x", headers={"Origin": ORIGIN})
+    listed = {n.lower() for n in resp.headers["Access-Control-Expose-Headers"].split(",")}
+    assert "x-kept" in listed
+    assert name.lower() not in listed
+
+
 async def test_expose_star_on_a_streamed_response(aiohttp_client):
     async def handler(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
