@@ -19,7 +19,7 @@ import aiohttp
 
 from ._decision import PREFLIGHT_FAILED
 from ._headers import ACAO
-from .model import Answer, PageRequest, Verdict, decide
+from .model import STAR_COVERS_AUTHORIZATION, Answer, PageRequest, Verdict, decide
 
 EXIT_READABLE = 0
 EXIT_BLOCKED = 1
@@ -31,7 +31,10 @@ _ORIGIN = re.compile(r"(null|[a-z][a-z0-9+.\-]*://[^/?#\s]+)")
 
 
 async def exchange(
-    session: aiohttp.ClientSession, url: str, request: PageRequest
+    session: aiohttp.ClientSession,
+    url: str,
+    request: PageRequest,
+    star_authorization: bool = STAR_COVERS_AUTHORIZATION,
 ) -> tuple[Answer | None, Answer | None, Verdict]:
     """Send what a browser would send for *request*; the answers and the verdict."""
     preflight: Answer | None = None
@@ -40,14 +43,15 @@ async def exchange(
             "OPTIONS", url, headers=request.preflight_headers(), allow_redirects=False
         ) as response:
             preflight = await _answer(response)
-        verdict = decide(request, preflight, None)
+        verdict = decide(request, preflight, None, star_authorization=star_authorization)
         if verdict.stage == "preflight":
             return preflight, None, verdict
     async with session.request(
         request.sent_method, url, headers=request.actual_headers(), allow_redirects=False
     ) as response:
         actual = await _answer(response)
-    return preflight, actual, decide(request, preflight, actual)
+    verdict = decide(request, preflight, actual, star_authorization=star_authorization)
+    return preflight, actual, verdict
 
 
 async def _answer(response: aiohttp.ClientResponse) -> Answer:
@@ -177,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--credentials", action="store_true", help="credentials: 'include' (cookies, auth)"
     )
+    check.add_argument(
+        "--spec",
+        action="store_true",
+        help="judge by the Fetch standard where Chromium departs from it "
+        "(Access-Control-Allow-Headers: * never covers Authorization)",
+    )
     check.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     return parser
 
@@ -206,7 +216,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
     async with aiohttp.ClientSession(
         timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
-        preflight, actual, verdict = await exchange(session, args.url, request)
+        preflight, actual, verdict = await exchange(session, args.url, request, not args.spec)
     mode = "with credentials" if request.credentials else "without credentials"
     print(f"{request.sent_method} {args.url} from {request.origin}, {mode}", file=out)
     if request.needs_preflight():

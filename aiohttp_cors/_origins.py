@@ -28,7 +28,6 @@ _REQUEST_ORIGIN: Final = re.compile(
     r"([a-z][a-z0-9+.\-]*)://([a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.?|\[[0-9a-f:]+\])"
     r"(?::([1-9][0-9]{0,4}))?"
 )
-_LABEL: Final = re.compile(r"[a-z0-9\-]+")
 _NUMBER: Final = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 
 # What users write: anything shaped like scheme://host[:port], loosely, so that
@@ -130,15 +129,14 @@ def _normalize_host(host: str) -> tuple[str, str | None]:
         return host, "the host is missing"
     if "*" in host:
         return host, "a wildcard may only stand as the first label ('https://*.example.com')"
-    ascii_host = host.lower()
-    if not host.isascii() or "xn--" in ascii_host:
-        encoded, error = _idna(host)
-        if encoded is None:
-            return host, (
-                f"{host!r} is not a host name IDNA 2008 allows (UTS #46 processing refuses "
-                f"it: {error}): allow its origin with a regex or a predicate"
-            )
-        ascii_host = encoded
+    if host.endswith(".") or ".." in host or host.startswith("."):
+        return host, f"{host!r} has an empty label (a leading, doubled or trailing dot)"
+    ascii_host, error = _idna(host)
+    if ascii_host is None:
+        return host, (
+            f"{host!r} is not a host name IDNA 2008 allows (UTS #46 processing refuses "
+            f"it: {error}): allow its origin with a regex or a predicate"
+        )
     labels = ascii_host.split(".")
     if any(not label for label in labels):
         return host, f"{host!r} has an empty label (a leading, doubled or trailing dot)"
@@ -147,8 +145,6 @@ def _normalize_host(host: str) -> tuple[str, str | None]:
         if address is None:
             return host, f"{host!r} is not an IPv4 address"
         return address, None
-    if not all(_LABEL.fullmatch(label) for label in labels):
-        return host, f"{host!r} has characters a host name cannot have"
     return ascii_host, None
 
 

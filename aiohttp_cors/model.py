@@ -37,6 +37,11 @@ __all__ = ("Answer", "PageRequest", "Verdict", "decide")
 
 Headers = Sequence[tuple[str, str]]
 
+#: Whether ``Access-Control-Allow-Headers: *`` covers ``Authorization`` (without
+#: credentials) by default: what Chromium does (156, the version the test suite
+#: drives), although the Fetch standard excludes it.
+STAR_COVERS_AUTHORIZATION: Final = True
+
 #: Methods that never need a preflight (Fetch "CORS-safelisted method").
 SAFELISTED_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
 
@@ -239,7 +244,7 @@ def _cors_check(request: PageRequest, answer: Answer) -> None:
             )
 
 
-def _check_preflight(request: PageRequest, answer: Answer) -> None:
+def _check_preflight(request: PageRequest, answer: Answer, star_authorization: bool) -> None:
     """The preflight's part of Fetch "CORS-preflight fetch"; raises ``_Blocked``."""
     _cors_check(request, answer)
     if not 200 <= answer.status <= 299:
@@ -261,12 +266,9 @@ def _check_preflight(request: PageRequest, answer: Answer) -> None:
         raise _Blocked("method", f"method {method!r} is not in {ACAM} ({listed}){star}")
     lower_names = {name.lower() for name in names}
     requested = request.unsafe_header_names()
-    if "authorization" in requested and "authorization" not in lower_names:
-        star = (
-            " ('*' never covers it in the standard; Chromium 156 still accepts it)"
-            if "*" in lower_names
-            else ""
-        )
+    covered = star_authorization and wildcard_ok and "*" in lower_names
+    if "authorization" in requested and "authorization" not in lower_names and not covered:
+        star = " ('*' never covers it in the standard)" if "*" in lower_names else ""
         raise _Blocked("authorization", f"header 'authorization' is not in {ACAH}{star}")
     for name in requested:
         if name not in lower_names and not (wildcard_ok and "*" in lower_names):
@@ -287,19 +289,27 @@ def exposed_names(request: PageRequest, answer: Answer) -> frozenset[str]:
     return frozenset(present & allowed)
 
 
-def decide(request: PageRequest, preflight: Answer | None, response: Answer | None) -> Verdict:
+def decide(
+    request: PageRequest,
+    preflight: Answer | None,
+    response: Answer | None,
+    *,
+    star_authorization: bool = STAR_COVERS_AUTHORIZATION,
+) -> Verdict:
     """The browser's verdict on *request*.
 
     *preflight* is the answer to the preflight (needed when
     ``request.needs_preflight()``); *response* is the answer to the actual
-    request (``None`` when it was not sent).
+    request (``None`` when it was not sent). *star_authorization*: whether
+    ``Access-Control-Allow-Headers: *`` lets a request without credentials send
+    ``Authorization``; the standard says no (whatwg/fetch#1919), Chromium yes.
     """
     stage = "preflight"
     try:
         if request.needs_preflight():
             if preflight is None:
                 raise _Blocked("no-answer", "no answer to the preflight")
-            _check_preflight(request, preflight)
+            _check_preflight(request, preflight, star_authorization)
         stage = "response"
         if response is None:
             raise _Blocked("no-answer", "no answer to the request")

@@ -36,7 +36,7 @@ ANSWERS: dict[str, tuple[int, dict[str, str], list[tuple[str, str]]]] = {
     "authorization": (
         200,
         {ACAO: PAGE, "Access-Control-Allow-Methods": "*", "Access-Control-Allow-Headers": "*"},
-        [],
+        [(ACAO, PAGE)],
     ),
     "header": (200, {ACAO: PAGE, "Access-Control-Allow-Headers": "x-a"}, []),
 }
@@ -52,7 +52,7 @@ ARGS = {
     "preflight-status": ["--method", "PUT"],
     "bad-list": ["--method", "PUT"],
     "method": ["--method", "PUT"],
-    "authorization": ["--header", "Authorization:Bearer x"],
+    "authorization": ["--header", "Authorization:Bearer x", "--spec"],
     "header": ["--header", "X-A", "--header", "X-B:2"],
 }
 
@@ -156,6 +156,19 @@ async def run_cli(*argv: str) -> Ran:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return Ran(process.returncode, out.decode(), err.decode())
+
+
+async def test_authorization_under_star_as_chromium_or_as_the_standard(raw_url):
+    """By default ``check`` judges as Chromium does, which lets
+    ``Access-Control-Allow-Headers: *`` cover Authorization; ``--spec`` as the standard."""
+    args = (raw_url("authorization"), "--origin", PAGE, "--header", "Authorization:Bearer x")
+    status, out = await check(*args)
+    assert status == 0, out
+    status, out = await check(*args, "--spec")
+    assert status == 1
+    assert "'*' never covers it in the standard" in out
+    status, out = await check(*args, "--spec", "--header", "X-A")
+    assert status == 1
 
 
 async def test_the_command_line_exit_statuses(raw_url):

@@ -110,7 +110,8 @@ def test_any_status_is_readable_but_a_preflight_needs_2xx():
         (PageRequest(PAGE, "GET", (("X-A", "1"), ("X-B", "1"))), None, "x-a", "header"),
         (PageRequest(PAGE, "GET", (("X-A", "1"),)), None, "*", ""),
         (PageRequest(PAGE, "GET", (("X-A", "1"),), credentials=True), None, "*", "header"),
-        (PageRequest(PAGE, "GET", (("Authorization", "x"),)), None, "*", "authorization"),
+        (PageRequest(PAGE, "GET", (("Authorization", "x"),)), None, "*", ""),  # Chromium
+        (PageRequest(PAGE, "GET", (("Authorization", "x"),), True), None, "*", "authorization"),
         (PageRequest(PAGE, "GET", (("Authorization", "x"),)), None, "authorization", ""),
         (PageRequest(PAGE, "PUT"), "PUT, (bad)", None, "bad-list"),
         (PageRequest(PAGE, "PUT"), "PUT,, ,", None, ""),  # empty elements are allowed
@@ -124,6 +125,19 @@ def test_preflight_rules(request_, methods, names, code):
         headers.append(("Access-Control-Allow-Headers", names))
     verdict = decide(request_, Answer(200, headers), Answer(200, headers))
     assert verdict.code == code, verdict
+
+
+@pytest.mark.parametrize("credentials", [False, True])
+def test_authorization_under_star_by_the_standard(credentials):
+    request = PageRequest(PAGE, "GET", (("Authorization", "x"),), credentials)
+    headers = allow(**{"Access-Control-Allow-Credentials": "true"})
+    headers.append(("Access-Control-Allow-Headers", "*"))
+    verdict = decide(request, Answer(200, headers), Answer(200, headers), star_authorization=False)
+    assert verdict.code == "authorization"
+    assert "'*' never covers it in the standard" in verdict.reason
+    listed = [*headers[:-1], ("Access-Control-Allow-Headers", "*, Authorization")]
+    verdict = decide(request, Answer(200, listed), Answer(200, listed), star_authorization=False)
+    assert verdict.readable
 
 
 def test_a_needed_preflight_without_answer_blocks():

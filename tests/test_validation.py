@@ -45,7 +45,10 @@ def problems_of(config, **kwargs) -> list[str]:
         ("https://*.*.example.com", "a wildcard may only stand as the first label"),
         ("https://app*.example.com", "a wildcard may only stand as the first label"),
         ("https://", "the host is missing"),
-        ("https://app_example", "characters a host name cannot have"),
+        ("https://app_example", "is not a host name IDNA 2008 allows"),
+        ("https://-app.example", "is not a host name IDNA 2008 allows"),
+        ("https://ab--c.example", "is not a host name IDNA 2008 allows"),
+        ("https://a b.example", "is not a host name IDNA 2008 allows"),
     ],
 )
 def test_malformed_origins(origin, fragment):
