@@ -120,6 +120,15 @@ async def test_expose_star_lists_real_headers(aiohttp_client):
     assert not {"cache-control", "set-cookie", "content-type"} & {n.lower() for n in names}
 
 
+async def get_with_expose_star(aiohttp_client, handler):
+    """A GET from ORIGIN to *handler*, served with ``expose_headers="*"``."""
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(expose_headers="*")})
+    cors.add(app.router.add_get("/x", handler))
+    client = await aiohttp_client(app)
+    return await client.get("/x", headers={"Origin": ORIGIN})
+
+
 NEVER_LISTED = (
     "Cache-Control",
     "Content-Language",
@@ -149,11 +158,7 @@ async def test_expose_star_leaves_out_each_name_that_needs_no_listing(aiohttp_cl
         await resp.write_eof()
         return resp
 
-    app = web.Application()
-    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(expose_headers="*")})
-    cors.add(app.router.add_get("/x", handler))
-    client = await aiohttp_client(app)
-    resp = await client.get("/x", headers={"Origin": ORIGIN})
+    resp = await get_with_expose_star(aiohttp_client, handler)
     listed = {n.lower() for n in resp.headers["Access-Control-Expose-Headers"].split(",")}
     assert "x-kept" in listed
     assert name.lower() not in listed
@@ -166,11 +171,7 @@ async def test_expose_star_on_a_streamed_response(aiohttp_client):
         await resp.write(b"streamed")
         return resp
 
-    app = web.Application()
-    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(expose_headers="*")})
-    cors.add(app.router.add_get("/x", handler))
-    client = await aiohttp_client(app)
-    resp = await client.get("/x", headers={"Origin": ORIGIN})
+    resp = await get_with_expose_star(aiohttp_client, handler)
     assert await resp.text() == "streamed"
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
     # Depending on the aiohttp version, Date and Server are set before CORS runs.

@@ -36,8 +36,8 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+async def launch(*extra_args: str) -> AsyncIterator[Any]:
+    """Chromium with *extra_args*; skips (fails with CI=true) when it is missing."""
     reason = _unavailable()
     if reason is not None:
         if os.environ.get("CI") == "true":
@@ -46,8 +46,15 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        args = [*CHROMIUM_ARGS, *extra_args]
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async for launched in launch():
+        yield launched

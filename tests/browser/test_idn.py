@@ -9,7 +9,6 @@ IDNA 2003 folds it: another domain) must not.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from aiohttp.test_utils import TestServer
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, _unavailable
+from .conftest import launch
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +59,8 @@ def api_app(mode: str, origin: str) -> web.Application:
 
 @pytest.fixture
 async def idn_browser() -> Any:
-    reason = _unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP *.example 127.0.0.1"]
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async for launched in launch("--host-resolver-rules=MAP *.example 127.0.0.1"):
+        yield launched
 
 
 @pytest.mark.parametrize("mode", ["route", "app-wide"])
