@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from apps import ACRH, ACRM, ALLOWED, DENIED, TENANT  # noqa: E402
-from run import ensure_wrk, free_port, pinned  # noqa: E402
+from run import ensure_debian, free_port, pinned  # noqa: E402
 
 #: (method, path, headers, expected status); "{n}" is replaced by a counter.
 WORKLOAD = [
@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--mode", choices=["route", "app"], action="append")
     args = parser.parse_args()
-    wrk = ensure_wrk()
+    wrk = ensure_debian("wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script())
     failed = False
