@@ -223,11 +223,6 @@ def _idna(host: str) -> tuple[str | None, str]:
         return None, str(error)
 
 
-def well_formed(origin: str) -> bool:
-    """Whether *origin* is a serialised origin: ``null`` or scheme://host[:port]."""
-    return origin == "null" or split_request_origin(origin) is not None
-
-
 def origin_parts(text: str) -> tuple[str, str, str] | None:
     """(scheme, host, port) of an origin written loosely (any case, a default port)."""
     match = _REQUEST_ORIGIN.fullmatch(text.lower())

@@ -93,7 +93,8 @@ LABEL = st.text(
 def test_configured_hosts_follow_the_url_standard(labels):
     host = ".".join(labels)
     expected = ascii_host(host)
-    assume(expected is None or not re.search(r"(^|\.)[0-9]+$", expected))  # IPv4: below
+    # Hosts ending in a number (decimal, or 0x and hex digits) are IPv4 addresses: below.
+    assume(expected is None or not re.search(r"(^|\.)([0-9]+|0x[0-9a-f]*)\.?$", expected))
     config = {f"https://{host}": ResourceOptions()}
     try:
         (key,) = compile_config(config, strict=True)
