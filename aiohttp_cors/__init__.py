@@ -10,6 +10,8 @@ Drop-in compatible with aiohttp-cors 0.8.1::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
 from ._app import APP_CORS_KEY, AppCors, enable
@@ -50,8 +52,26 @@ __all__ = (
 )
 
 
-def setup(app: web.Application, *, defaults: Config | None = None) -> CorsConfig:
-    """Create the application's ``CorsConfig`` and store it in ``app[APP_CONFIG_KEY]``."""
-    cors = CorsConfig(app, defaults=defaults)
+def setup(
+    app: web.Application,
+    *,
+    defaults: Config | None = None,
+    csrf_protection: bool | None = None,
+    csrf_exempt_prefixes: Iterable[str] = (),
+) -> CorsConfig:
+    """Create the application's ``CorsConfig`` and store it in ``app[APP_CONFIG_KEY]``.
+
+    *csrf_protection* refuses (403) requests of unsafe methods to the routes added
+    with ``cors.add`` that a page of another origin sent, unless their policy allows
+    that origin (docs/csrf.md); left at ``None``, it follows the enclosing
+    application. *csrf_exempt_prefixes* lists path prefixes whose routes take
+    cross-site requests all the same.
+    """
+    cors = CorsConfig(
+        app,
+        defaults=defaults,
+        csrf_protection=csrf_protection,
+        csrf_exempt_prefixes=csrf_exempt_prefixes,
+    )
     app[APP_CONFIG_KEY] = cors
     return cors

@@ -12,11 +12,12 @@ preflight is routed like any request instead of through aiohttp's 405.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 from aiohttp import hdrs, web
 
+from . import _csrf
 from ._config import CorsConfigError, Unsafe, compile_config
 from ._decision import logged, printable
 from ._engine import (
@@ -32,7 +33,7 @@ from ._engine import (
     logger,
 )
 from ._headers import ACRM, ORIGIN
-from ._origins import OriginKey, origin_parts
+from ._origins import OriginKey
 from ._policy import OriginPolicy, merged
 from .resource_options import Config, ResourceOptions
 
@@ -120,6 +121,8 @@ class AppCors:
         unsafe: Unsafe,
         allow_private_network: bool | None = None,
         guard_websockets: bool | None = None,
+        csrf_protection: bool | None = None,
+        csrf_exempt_prefixes: Iterable[str] = (),
     ) -> None:
         flags = (
             ("allow_private_network", allow_private_network),
@@ -134,11 +137,14 @@ class AppCors:
             compiled = compile_config(config, strict=True, unsafe=unsafe)
         except CorsConfigError as error:
             problems[:0] = error.problems
+        engine = engine_of(app)
+        if not problems:
+            problems = _csrf.configure(engine, csrf_protection, csrf_exempt_prefixes, "enable()")
         if problems:
             raise CorsConfigError(problems)
         self._app = app
         self._unsafe = unsafe
-        self._engine = engine_of(app)
+        self._engine = engine
         self._engine.app_wide = _Snapshot(
             self._engine, compiled, {}, allow_private_network, guard_websockets
         )
@@ -183,6 +189,12 @@ class AppCors:
         headers at all, and its preflights are left to the application."""
         key, subapp = _key(routing_entity)
         self._change(overrides={**self._state.overrides, key: (subapp, _EXCLUDE)})
+        return routing_entity
+
+    def csrf_exempt(self, routing_entity: _T) -> _T:
+        """Let cross-site pages send unsafe requests to this route or resource (a payment
+        callback, a webhook checked by its signature): the write guard skips it."""
+        _csrf.exempt_entity(self._engine, routing_entity)
         return routing_entity
 
     def reconfigure(self, config: Config | None) -> None:
@@ -262,8 +274,13 @@ def _middleware(engine: Engine) -> Any:
                     if len(request.match_info.apps) > 1 and not engine.warned_late:
                         _warn_if_late(engine, request)
                     return response
-        elif method == hdrs.METH_GET and hdrs.UPGRADE in headers:
-            refused = await _guard(engine, request)
+        elif method == hdrs.METH_GET:
+            if hdrs.UPGRADE in headers:
+                refused = await _guard(engine, request)
+                if refused is not None:
+                    return refused
+        elif method not in _csrf.SAFE_METHODS:
+            refused = await _csrf.refusal(engine, request)
             if refused is not None:
                 return refused
         return await handler(request)
@@ -280,11 +297,8 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
         return None
     if not engine.inherited(request.match_info.apps, "guard_websockets"):
         return None
-    own = origin_parts(f"{request.scheme}://{request.host}")
-    if own is not None and origin_parts(origin) == own:
-        return None
     scope = engine.scope(request, (await engine.serving(request, hdrs.METH_GET))[0])
-    if scope is not None and await scope.policy.options_for(origin, request) is not None:
+    if await _csrf.trusted(request, origin, scope):
         return None
     refusal = f"origin '{printable(origin)}' is not allowed"
     if logger.isEnabledFor(logging.DEBUG):
@@ -323,6 +337,8 @@ def enable(
     unsafe: Unsafe = Unsafe.NONE,
     allow_private_network: bool | None = None,
     guard_websockets: bool | None = None,
+    csrf_protection: bool | None = None,
+    csrf_exempt_prefixes: Iterable[str] = (),
 ) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
@@ -339,9 +355,24 @@ def enable(
     *guard_websockets* refuses (403) WebSocket handshakes whose ``Origin`` is
     neither the server's own origin nor allowed by the policy. Left at ``None``,
     both follow the enclosing application's ``enable()`` (off at the top).
+
+    *csrf_protection* refuses (403) requests of unsafe methods (not GET, HEAD or
+    OPTIONS) that a page of another origin sent, unless the policy of their route
+    allows that origin (docs/csrf.md); left at ``None``, it follows the enclosing
+    application. *csrf_exempt_prefixes* lists path prefixes (``"/webhooks"``) whose
+    routes take cross-site requests all the same; :meth:`AppCors.csrf_exempt` names
+    single routes or resources.
     """
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
-    cors = AppCors(app, config, unsafe, allow_private_network, guard_websockets)
+    cors = AppCors(
+        app,
+        config,
+        unsafe,
+        allow_private_network,
+        guard_websockets,
+        csrf_protection,
+        csrf_exempt_prefixes,
+    )
     app[APP_CORS_KEY] = cors
     return cors

@@ -178,12 +178,18 @@ class Engine:
         # One bound method each, for every route installed and the hook.
         self.options_handler: Handler = self.answer_options
         self.warned_late = False
+        #: Cross-origin write protection as this application set it (``None``: as the
+        #: enclosing application says), and what it exempts.
+        self.csrf_protection: bool | None = None
+        self.csrf_exempt: set[object] = set()
+        self.csrf_exempt_prefixes: tuple[str, ...] = ()
         # Found once, as the router is frozen while serving (``forget`` empties both
         # when a configuration changes): 2 us a preflight saved, 0.4 us a response.
         #: (OPTIONS route of a plain resource, requested method) -> where that method is
         #: served at its path, and in an application of its own its scope.
         self.preflight_targets: dict[tuple[web.AbstractRoute, str], Decided] = {}
-        #: route of one method, in an application of its own -> its responses' scope.
+        #: route of one method, in an application of its own -> its responses' scope
+        #: (``EXCLUDED`` where excluded).
         self.route_scopes: dict[web.AbstractRoute, Scope | None] = {}
         #: view class -> the methods it implements.
         self.view_methods: dict[type, frozenset[str]] = {}
@@ -268,6 +274,27 @@ class Engine:
         if found is None or found is EXCLUDED:
             return None
         return found if target[3] else found.unserved()
+
+    async def response_scope(self, request: web.Request) -> Scope | None:
+        """The scope deciding the response to *request* (for its own method), ``EXCLUDED``
+        where an exclusion says so; kept in ``route_scopes`` where that is fixed."""
+        match_info = request.match_info
+        route = match_info.route
+        scope = self.route_scopes.get(route, _UNDECIDED)
+        if scope is not _UNDECIDED:
+            return scope
+        apps, method = match_info.apps, request.method
+        if match_info.http_exception is None:
+            configured = self.configured_method(route, method)
+            target: Target = (apps, route.resource, configured or method, bool(configured))
+        else:
+            target = (await self.serving(request, method))[0]
+        scope = self._chain_scope(request, target, False)
+        if scope is not None and scope is not EXCLUDED and not target[3]:
+            scope = scope.unserved()
+        if len(apps) == 1 and route.method == method and match_info.http_exception is None:
+            self.route_scopes[route] = scope
+        return scope
 
     def _chain_scope(self, request: web.Request, target: Target, preflight: bool) -> Scope | None:
         """The most specific scope along the application chain: a route-mode resource,
@@ -397,18 +424,10 @@ class Engine:
         headers = request.headers
         if method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers:
             return  # a preflight this library did not answer: not a CORS answer
-        route = match_info.route
-        scope = self.route_scopes.get(route, _UNDECIDED)
+        scope = self.route_scopes.get(match_info.route, _UNDECIDED)
         if scope is _UNDECIDED:
-            if match_info.http_exception is None:
-                configured = self.configured_method(route, method)
-                target: Target = (apps, route.resource, configured or method, bool(configured))
-                scope = self.scope(request, target)
-                if len(apps) == 1 and route.method == method:
-                    self.route_scopes[route] = scope
-            else:
-                scope = self.scope(request, (await self.serving(request, method))[0])
-        if scope is None:
+            scope = await self.response_scope(request)
+        if scope is None or scope is EXCLUDED:
             return
         origin = headers.get(ORIGIN)
         options = None

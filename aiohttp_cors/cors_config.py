@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
-from ._config import compile_config
+from . import _csrf
+from ._config import CorsConfigError, compile_config
 from ._decision import finish_actual, origin_not_allowed, preflight
-from ._engine import PreflightAnswer, refuse
+from ._engine import PreflightAnswer, engine_of, refuse
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
 from ._origins import parse_origin
 from ._policy import OriginPolicy, merged
@@ -110,7 +111,23 @@ class CorsConfig:
         *,
         defaults: Config | None = None,
         router_adapter: AbstractRouterAdapter | None = None,
+        csrf_protection: bool | None = None,
+        csrf_exempt_prefixes: Iterable[str] = (),
     ) -> None:
+        if router_adapter is not None and (csrf_protection or csrf_exempt_prefixes):
+            raise CorsConfigError(
+                [
+                    "csrf_protection needs the built-in router adapter: "
+                    "leave router_adapter out, or protect the routes yourself"
+                ]
+            )
+        if router_adapter is None:
+            engine = engine_of(app)
+            problems = _csrf.configure(engine, csrf_protection, csrf_exempt_prefixes, "setup()")
+            if problems:
+                raise CorsConfigError(problems)
+            if csrf_protection:
+                app.middlewares.insert(0, _csrf.middleware(engine))
         self._app = app
         self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None
@@ -133,6 +150,12 @@ class CorsConfig:
     def _defaults_changed(self) -> None:
         if self._builtin is not None:
             self._builtin.set_defaults(self._defaults)
+
+    def csrf_exempt(self, routing_entity: _T) -> _T:
+        """Let cross-site pages send unsafe requests to this route or resource (a payment
+        callback, a webhook checked by its signature): the write guard skips it."""
+        _csrf.exempt_entity(engine_of(self._app), routing_entity)
+        return routing_entity
 
     def add(self, routing_entity: _T, config: Config | None = None, webview: bool = False) -> _T:
         """Enable CORS on a resource, a static resource or a route, and return it.
