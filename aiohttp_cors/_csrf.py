@@ -55,7 +55,7 @@ async def trusted(request: web.Request, origin: str, scope: Scope | None) -> boo
 def protected(engine: Engine, apps: Sequence[web.Application]) -> bool:
     """Whether the guard is on for a request to the innermost of *apps*: the setting of
     the innermost application that has one (off if none has)."""
-    if len(apps) == 1 and apps[0] is engine.app:
+    if len(apps) == 1:  # the engine's own application
         return bool(engine.csrf_protection)
     for found in reversed(engines(apps)):
         if found.csrf_protection is not None:
