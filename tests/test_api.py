@@ -59,9 +59,21 @@ def test_signatures():
     assert str(inspect.signature(aiohttp_cors.setup)).startswith("(app: ")
     params = inspect.signature(aiohttp_cors.setup).parameters
     assert params["defaults"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(params) == ["app", "defaults", "csrf_protection", "csrf_exempt_prefixes"]
     params = inspect.signature(CorsConfig).parameters
-    assert list(params) == ["app", "defaults", "router_adapter"]
-    assert params["router_adapter"].kind is inspect.Parameter.KEYWORD_ONLY
+    # 0.8.1's parameters first; the write guard's after them, keyword-only, off by default.
+    assert list(params) == [
+        "app",
+        "defaults",
+        "router_adapter",
+        "csrf_protection",
+        "csrf_exempt_prefixes",
+    ]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
+    assert params["csrf_protection"].default is None
+    params = inspect.signature(aiohttp_cors.enable).parameters
+    assert params["csrf_protection"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["csrf_protection"].default is None
     params = inspect.signature(CorsConfig.add).parameters
     assert list(params) == ["self", "routing_entity", "config", "webview"]
     assert params["config"].default is None
