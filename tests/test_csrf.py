@@ -649,3 +649,25 @@ async def test_without_host_there_is_no_own_origin(aiohttp_client, mode):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "path",
+    ["/hooks/../write", "/hooks/%2E%2E/write", "/hooks%2F..%2Fwrite", "/hooks/in/../../write"],
+)
+async def test_no_spelling_of_a_path_borrows_an_exemption(aiohttp_client, mode, path):
+    """The route that serves the request decides, not how its URL was written."""
+    app = protected_app(mode)
+    client = await aiohttp_client(app)
+    port = client.server.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        request = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {EVIL}\r\n"
+        writer.write((request + "Content-Length: 0\r\n\r\n").encode())
+        response = await asyncio.wait_for(read_response(reader), 10)
+    finally:
+        writer.close()
+    assert response.status in (403, 404), response
+    assert not ran(app)
+    assert not any(entry[0] == "handler" for entry in app[RAN])
