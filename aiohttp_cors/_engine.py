@@ -115,7 +115,7 @@ class Everything:
 #: Marks an app-wide exclusion: nothing of CORS applies.
 EXCLUDED: Final = Scope(EMPTY_POLICY, ())
 #: Marks a scope looked up on every request (enclosing applications may change theirs).
-_UNDECIDED: Final = Scope(EMPTY_POLICY, ())
+UNDECIDED: Final = Scope(EMPTY_POLICY, ())
 
 
 class RouteScopes(Protocol):
@@ -191,6 +191,9 @@ class Engine:
         #: route of one method, in an application of its own -> its responses' scope
         #: (``EXCLUDED`` where excluded).
         self.route_scopes: dict[web.AbstractRoute, Scope | None] = {}
+        #: the same routes -> the scope whose policy the write guard asks (``None``: the
+        #: guard has nothing to say there).
+        self.guarded_routes: dict[web.AbstractRoute, Scope | None] = {}
         #: view class -> the methods it implements.
         self.view_methods: dict[type, frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)
@@ -210,6 +213,7 @@ class Engine:
         """Drop what was decided under the previous configuration."""
         self.preflight_targets.clear()
         self.route_scopes.clear()
+        self.guarded_routes.clear()
 
     # -- which route serves, and which scope applies ------------------------------
 
@@ -280,8 +284,8 @@ class Engine:
         where an exclusion says so; kept in ``route_scopes`` where that is fixed."""
         match_info = request.match_info
         route = match_info.route
-        scope = self.route_scopes.get(route, _UNDECIDED)
-        if scope is not _UNDECIDED:
+        scope = self.route_scopes.get(route, UNDECIDED)
+        if scope is not UNDECIDED:
             return scope
         apps, method = match_info.apps, request.method
         if match_info.http_exception is None:
@@ -346,13 +350,13 @@ class Engine:
         decided = self.preflight_targets.get((route, method))
         if decided is None:
             target, fixed = await self.serving(request, method)
-            decided = target, _UNDECIDED, False
+            decided = target, UNDECIDED, False
             if fixed:
                 if len(target[0]) == 1:
                     decided = target, *self._preflight_scope(request, target)
                 self.preflight_targets[route, method] = decided
         target, scope, private_network = decided
-        if scope is _UNDECIDED:
+        if scope is UNDECIDED:
             scope, private_network = self._preflight_scope(request, target)
         if scope is None:
             return None
@@ -424,8 +428,8 @@ class Engine:
         headers = request.headers
         if method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers:
             return  # a preflight this library did not answer: not a CORS answer
-        scope = self.route_scopes.get(match_info.route, _UNDECIDED)
-        if scope is _UNDECIDED:
+        scope = self.route_scopes.get(match_info.route, UNDECIDED)
+        if scope is UNDECIDED:
             scope = await self.response_scope(request)
         if scope is None or scope is EXCLUDED:
             return

@@ -7,7 +7,8 @@ Every kind serves the same paths with the same handlers:
   exactly the headers this library sends (the benchmark checks that they match);
 - ``route``: this library, route by route (``aiohttp_cors.setup`` + ``cors.add``);
 - ``app``: this library, app-wide (``aiohttp_cors.enable``);
-- ``v081``: ``aiohttp-cors`` 0.8.1 (same import name, run from its own venv).
+- ``v081``: ``aiohttp-cors`` 0.8.1 (same import name, run from its own venv);
+- ``route+csrf``, ``app+csrf``: each mode with cross-origin write protection on.
 
 This module imports only aiohttp and ``aiohttp_cors``, so that the 0.8.1 venv
 can run it unchanged.
@@ -315,10 +316,11 @@ def configs(cors: Any, origins: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
-def route_app() -> web.Application:
+def route_app(csrf: bool = False) -> web.Application:
     """Route mode: ``setup`` then ``cors.add`` per resource (0.8.1's API)."""
     app = bare_app()
-    cors = aiohttp_cors.setup(app)
+    # 0.8.1 has no write guard: the keyword is given only when it is on.
+    cors = aiohttp_cors.setup(app, csrf_protection=True) if csrf else aiohttp_cors.setup(app)
     origins = many_origins() if hasattr(aiohttp_cors, "enable") else many_origins_081()
     per_path = configs(aiohttp_cors, origins)
     for resource in list(app.router.resources()):
@@ -326,17 +328,18 @@ def route_app() -> web.Application:
     return app
 
 
-def app_wide_app() -> web.Application:
+def app_wide_app(csrf: bool = False) -> web.Application:
     """App-wide mode: one ``enable`` call; the paths with other options override it."""
     app = bare_app()
     per_path = configs(aiohttp_cors, many_origins())
-    cors = aiohttp_cors.enable(app, per_path["/data"])
+    cors = aiohttp_cors.enable(app, per_path["/data"], csrf_protection=csrf)
     for resource in list(app.router.resources()):
         if resource.canonical != "/data":
             cors.add(resource, per_path[resource.canonical])
     return app
 
 
+GUARDED_WRITE = "allowed PUT, cross-site"
 #: name, method, path, request headers. Preflights are compared with bare aiohttp's
 #: plain GET (bare aiohttp has no preflight answer).
 SCENARIOS: list[tuple[str, str, str, dict[str, str]]] = [
@@ -353,6 +356,8 @@ SCENARIOS: list[tuple[str, str, str, dict[str, str]]] = [
     ("rejected preflight", "OPTIONS", "/data", {"Origin": DENIED, ACRM: "PUT"}),
     ("GET, 1 origin", "GET", "/one", {"Origin": TENANT}),
     ("GET, 10k origins + 1k patterns", "GET", "/many", {"Origin": TENANT}),
+    # What the write guard checks: an unsafe method, from another site it trusts.
+    (GUARDED_WRITE, "PUT", "/data", {"Origin": ALLOWED, "Sec-Fetch-Site": "cross-site"}),
 ]
 
 
@@ -397,6 +402,8 @@ BUILDERS: dict[str, Callable[[], web.Application]] = {
     "route": route_app,
     "app": app_wide_app,
     "v081": route_app,
+    "route+csrf": lambda: route_app(csrf=True),
+    "app+csrf": lambda: app_wide_app(csrf=True),
     # In-process only: aiohttp's own cost of the mechanisms the library relies on.
     "bare+hook": bare_with_hook,
     "bare+middleware": bare_with_middleware,

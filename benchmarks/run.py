@@ -47,7 +47,7 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import SCENARIOS, Request, bare_equivalent  # noqa: E402
+from apps import GUARDED_WRITE, SCENARIOS, Request, bare_equivalent  # noqa: E402
 from inprocess import MARKED  # noqa: E402
 
 KINDS = ["bare", "floor", "floor-hook", "route", "floor-app", "floor-app-hook", "app", "v081"]
@@ -60,10 +60,14 @@ LABELS = {
     "floor-app-hook": "floor (a middleware and a prepare hook)",
     "app": "app-wide",
     "v081": "0.8.1",
+    "route+csrf": "route mode with the write guard",
+    "app+csrf": "app-wide with the write guard",
 }
 #: Bare aiohttp calling a prepare hook, or a middleware, that does nothing: aiohttp's
 #: own cost of the mechanisms the library relies on (measured with the no-Origin GET).
 MECHANISMS = ["bare+hook", "bare+middleware"]
+#: Each mode with cross-origin write protection on -> the same mode with it off.
+GUARDED = {"route+csrf": "route", "app+csrf": "app"}
 #: Each mode of this library and the hand-written floor doing the same work the same way.
 PAIRS = [
     ("route", "floor"),
@@ -132,7 +136,7 @@ def python_for(kind: str) -> str:
 @contextlib.contextmanager
 def servers() -> Iterator[dict[str, int]]:
     """Start one server per kind; yield kind -> port."""
-    ports = {kind: free_port() for kind in KINDS + MECHANISMS}
+    ports = {kind: free_port() for kind in [*KINDS, *MECHANISMS, *GUARDED]}
     processes = [
         subprocess.Popen(
             [*pinned(0), python_for(kind), str(HERE / "apps.py"), kind, str(port)],
@@ -183,6 +187,11 @@ def check_same_headers(ports: dict[str, int]) -> None:
             seen = fetch(ports[kind], method, path, headers)
             if seen != floor:
                 problems.append(f"{name}: {LABELS[kind]} sent {seen}, its floor {floor}")
+        for guarded, plain in GUARDED.items():  # the guard lets every scenario through
+            if fetch(ports[guarded], method, path, headers) != fetch(
+                ports[plain], method, path, headers
+            ):
+                problems.append(f"{name}: {guarded} answered otherwise than {plain}")
     if problems:
         sys.exit("the floor does not match the library:\n" + "\n".join(problems))
 
@@ -211,7 +220,7 @@ Table = dict[str, dict[str, float]]
 
 
 def empty_samples() -> dict[str, dict[str, list[float]]]:
-    return {name: {kind: [] for kind in KINDS + MECHANISMS} for name, *_ in SCENARIOS}
+    return {name: {kind: [] for kind in [*KINDS, *MECHANISMS, *GUARDED]} for name, *_ in SCENARIOS}
 
 
 def medians(samples: dict[str, dict[str, list[float]]]) -> Table:
@@ -233,6 +242,8 @@ def measure_load(wrk: str, ports: dict[str, int], args: argparse.Namespace) -> S
         print(f"== load, round {round_number + 1} of {args.rounds} ==", flush=True)
         for name, method, path, headers in SCENARIOS:
             kinds = order + MECHANISMS if name == SCENARIOS[0][0] else order
+            if name == GUARDED_WRITE:
+                kinds = kinds + list(GUARDED)
             for kind in kinds:
                 request = (method, path, headers)
                 if kind.startswith("bare"):
@@ -282,9 +293,10 @@ def measure_instructions(valgrind: str) -> Table:
     """scenario -> kind -> instructions per request, two kinds at a time."""
     print("== instructions per request (callgrind) ==", flush=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        measured = pool.map(lambda kind: instructions(valgrind, kind), KINDS)
-        found = dict(zip(KINDS, measured, strict=True))
-    return {name: {kind: found[kind][name] for kind in KINDS} for name, *_ in SCENARIOS}
+        kinds = [*KINDS, *GUARDED]
+        measured = pool.map(lambda kind: instructions(valgrind, kind), kinds)
+        found = dict(zip(kinds, measured, strict=True))
+    return {name: {kind: found[kind][name] for kind in kinds} for name, *_ in SCENARIOS}
 
 
 def in_process(kind: str, part: str) -> Any:
@@ -338,6 +350,20 @@ def instructions_report(counts: Table) -> list[str]:
             f"| {name} | {cells} | **{ratio(k['floor-hook'], k['route'])}** | "
             f"**{ratio(k['floor-app-hook'], k['app'])}** | {ratio(k['floor'], k['app'])} |"
         )
+    lines += [
+        "",
+        "With cross-origin write protection on (`csrf_protection=True`), against the same "
+        "mode with it off (its floor here): the guard looks at unsafe methods only.",
+        "",
+        "| scenario | route mode | + guard | **ratio** | app-wide | + guard | **ratio** |",
+        "|---|" + "---:|" * 6,
+    ]
+    for name, k in counts.items():
+        guard_cells = [
+            f"{k[plain] / 1000:,.1f} | {k[guarded] / 1000:,.1f} | **{ratio(k[plain], k[guarded])}**"
+            for guarded, plain in GUARDED.items()
+        ]
+        lines.append(f"| {name} | " + " | ".join(guard_cells) + " |")
     return lines
 
 
@@ -501,6 +527,16 @@ def targets(samples: Samples, counts: Table) -> list[str]:
             "floor",
             ["allowed preflight"],
             0.85,
+        ),
+        *(
+            (
+                f"{LABELS[plain]} with the write guard vs without, {GUARDED_WRITE}",
+                guarded,
+                plain,
+                [GUARDED_WRITE],
+                0.97,
+            )
+            for guarded, plain in GUARDED.items()
         ),
     ]
     lines = [

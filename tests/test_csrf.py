@@ -208,6 +208,17 @@ async def test_exempting_a_route_exempts_its_method_alone(aiohttp_client, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_an_exemption_given_while_serving_counts_at_once(aiohttp_client, mode):
+    app = protected_app(mode)
+    client = await aiohttp_client(app)
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
+    assert (await client.post(WRITE, headers=headers)).status == 403
+    cors = app[aiohttp_cors.APP_CORS_KEY] if mode == "app" else app[aiohttp_cors.APP_CONFIG_KEY]
+    cors.csrf_exempt(_resource(app, WRITE))
+    assert (await client.post(WRITE, headers=headers)).status == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_off_by_default_and_when_off(aiohttp_client, mode):
     for protection in (None, False):
         app = protected_app(mode, protection)
