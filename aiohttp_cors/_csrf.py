@@ -202,7 +202,7 @@ def _iterable(value: object) -> bool:
 
 
 def exempt_entity(engine: Engine, routing_entity: object) -> None:
-    """Exempt a route or resource (a sub-application's resource: all of it) from the guard."""
+    """Exempt a route (one method) or a resource (all of them) from the guard."""
     if isinstance(routing_entity, (web.AbstractRoute, web.AbstractResource)):
         subapp = (
             routing_entity.get_info().get("app")

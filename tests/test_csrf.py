@@ -682,3 +682,53 @@ async def test_no_spelling_of_a_path_borrows_an_exemption(aiohttp_client, mode, 
     assert response.status in (403, 404), response
     assert not ran(app)
     assert not any(entry[0] == "handler" for entry in app[RAN])
+
+
+class PerMethodView(web.View, aiohttp_cors.CorsViewMixin):
+    """A view whose methods trust different origins."""
+
+    @aiohttp_cors.custom_cors({ALLOWED: ResourceOptions()})
+    async def post(self) -> web.Response:
+        return await handler(self.request)
+
+    @aiohttp_cors.custom_cors({PARTNER: ResourceOptions()})
+    async def put(self) -> web.Response:
+        return await handler(self.request)
+
+
+async def test_a_views_methods_are_guarded_by_their_own_policies(aiohttp_client):
+    """One route serves every method of a view: what one method's policy said is
+    never used for another."""
+    app = web.Application()
+    app[RAN] = []
+    cors = aiohttp_cors.setup(app, csrf_protection=True)
+    cors.add(app.router.add_view("/view", PerMethodView))
+    client = await aiohttp_client(app)
+    for method, origin, status in [
+        ("POST", ALLOWED, 200),
+        ("PUT", ALLOWED, 403),
+        ("PUT", PARTNER, 200),
+        ("POST", PARTNER, 403),
+    ]:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
+        resp = await client.request(method, "/view", headers=headers)
+        assert resp.status == status, (method, origin)
+
+
+async def test_a_sub_applications_new_configuration_is_followed_at_once(aiohttp_client):
+    """The top application's guard decides for its sub-applications, and nothing it
+    remembers outlives a change of theirs."""
+    app = web.Application()
+    app[RAN] = []
+    sub = web.Application()
+    sub[RAN] = app[RAN]
+    aiohttp_cors.enable(app, csrf_protection=True)
+    sub_cors = aiohttp_cors.enable(sub, {ALLOWED: ResourceOptions()})
+    sub.router.add_post("/w", handler)
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": ALLOWED}
+    assert (await client.post("/sub/w", headers=headers)).status == 200
+    sub_cors.reconfigure({PARTNER: ResourceOptions()})
+    assert (await client.post("/sub/w", headers=headers)).status == 403
+    assert (await client.post("/sub/w", headers={**headers, "Origin": PARTNER})).status == 200
