@@ -279,9 +279,7 @@ def _middleware(engine: Engine) -> Any:
                 refused = await _guard(engine, request)
                 if refused is not None:
                     return refused
-        elif method not in _csrf.SAFE_METHODS and (
-            engine.csrf_protection or len(request.match_info.apps) > 1
-        ):  # a lone application without the guard pays nothing more
+        elif engine.csrf_protection and method not in _csrf.SAFE_METHODS:
             refused = await _csrf.refusal(engine, request)
             if refused is not None:
                 return refused

@@ -85,8 +85,9 @@ def exempt(apps: Sequence[web.Application], route: web.AbstractRoute) -> bool:
 async def refusal(engine: Engine, request: web.Request) -> web.StreamResponse | None:
     """The 403 of an unsafe request the rule refuses; ``None`` if it may go on.
 
-    Called by *engine*'s middleware for unsafe methods, when the guard is on in its
-    application or the request is for a sub-application (which may turn it on)."""
+    Called for unsafe methods by the middleware of each application that turned the
+    guard on: wherever the guard is on for a request, the application that said so
+    has one (a sub-application may have turned it off again: ``protected``)."""
     headers = request.headers
     site = headers.get(SEC_FETCH_SITE)
     origin = headers.get(ORIGIN)
@@ -227,8 +228,6 @@ def middleware(engine: Engine) -> Any:
     @web.middleware
     async def cors_write_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         """Refuse unsafe cross-origin requests the policy does not trust."""
-        # This middleware exists only where the guard is on (the sub-applications
-        # that turn it off are found by refusal).
         if request.method not in SAFE_METHODS:
             refused = await refusal(engine, request)
             if refused is not None:
