@@ -8,7 +8,9 @@ Every kind serves the same paths with the same handlers:
 - ``route``: this library, route by route (``aiohttp_cors.setup`` + ``cors.add``);
 - ``app``: this library, app-wide (``aiohttp_cors.enable``);
 - ``v081``: ``aiohttp-cors`` 0.8.1 (same import name, run from its own venv);
-- ``route+csrf``, ``app+csrf``: each mode with cross-origin write protection on.
+- ``route+csrf``, ``app+csrf``: each mode with cross-origin write protection on;
+- ``route+mw``, ``route+mw+csrf``: route mode in an application that has a middleware
+  of its own (one that does nothing), without and with the write guard.
 
 This module imports only aiohttp and ``aiohttp_cors``, so that the 0.8.1 venv
 can run it unchanged.
@@ -316,9 +318,12 @@ def configs(cors: Any, origins: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
-def route_app(csrf: bool = False) -> web.Application:
-    """Route mode: ``setup`` then ``cors.add`` per resource (0.8.1's API)."""
+def route_app(csrf: bool = False, middleware: bool = False) -> web.Application:
+    """Route mode: ``setup`` then ``cors.add`` per resource (0.8.1's API); *middleware*:
+    the application has one of its own."""
     app = bare_app()
+    if middleware:
+        app.middlewares.append(noop_middleware)
     # 0.8.1 has no write guard: the keyword is given only when it is on.
     cors = aiohttp_cors.setup(app, csrf_protection=True) if csrf else aiohttp_cors.setup(app)
     origins = many_origins() if hasattr(aiohttp_cors, "enable") else many_origins_081()
@@ -404,6 +409,8 @@ BUILDERS: dict[str, Callable[[], web.Application]] = {
     "v081": route_app,
     "route+csrf": lambda: route_app(csrf=True),
     "app+csrf": lambda: app_wide_app(csrf=True),
+    "route+mw": lambda: route_app(middleware=True),
+    "route+mw+csrf": lambda: route_app(csrf=True, middleware=True),
     # In-process only: aiohttp's own cost of the mechanisms the library relies on.
     "bare+hook": bare_with_hook,
     "bare+middleware": bare_with_middleware,
