@@ -1,8 +1,8 @@
 """Cross-origin write protection: refuse unsafe requests that a page of another site
 sent, unless the CORS policy of their route trusts that page's origin.
 
-A browser says where a request comes from in ``Sec-Fetch-Site`` (every current
-browser) and ``Origin`` (every unsafe request since 2020). The rule, for a method
+A browser says where a request comes from in ``Sec-Fetch-Site`` (Chrome 76, Firefox
+90, Safari 16.4 and later) and ``Origin`` (cross-origin POSTs). The rule, for a method
 other than GET, HEAD and OPTIONS, on a route a CORS configuration covers:
 
 1. ``Sec-Fetch-Site: same-origin`` or ``none`` (typed into the address bar): allowed;
