@@ -209,6 +209,11 @@ class AppCors:
         """Give each resource of the application (and its sub-applications) an
         ``OPTIONS`` route, where no handler of the application could take plain
         ``OPTIONS`` requests at that path."""
+        # Whether requests may be for a sub-application (found once, the router frozen).
+        self._engine.nested = any(
+            isinstance(resource.get_info().get("app"), web.Application)
+            for resource in self._app.router.resources()
+        )
         resources = list(_resources(self._app))
         # Resources whose handlers receive OPTIONS requests: an OPTIONS or a "*" route.
         takers = [
@@ -279,7 +284,8 @@ def _middleware(engine: Engine) -> Any:
                 refused = await _guard(engine, request)
                 if refused is not None:
                     return refused
-        elif engine.csrf_protection and method not in _csrf.SAFE_METHODS:
+        elif method not in _csrf.SAFE_METHODS and (engine.csrf_protection or engine.nested):
+            # A sub-application's guard runs here, before this application's middlewares.
             refused = await _csrf.refusal(engine, request)
             if refused is not None:
                 return refused

@@ -183,6 +183,8 @@ class Engine:
         self.csrf_protection: bool | None = None
         self.csrf_exempt: set[object] = set()
         self.csrf_exempt_prefixes: tuple[str, ...] = ()
+        #: Whether the application has sub-applications (app-wide mode sets it at start-up).
+        self.nested = False
         # Found once, as the router is frozen while serving (``forget`` empties both
         # when a configuration changes): 2 us a preflight saved, 0.4 us a response.
         #: (OPTIONS route of a plain resource, requested method) -> where that method is

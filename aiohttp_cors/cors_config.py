@@ -114,7 +114,7 @@ class CorsConfig:
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
     ) -> None:
-        if router_adapter is not None and (csrf_protection or csrf_exempt_prefixes):
+        if router_adapter is not None and (csrf_protection is not None or csrf_exempt_prefixes):
             raise CorsConfigError(
                 [
                     "csrf_protection needs the built-in router adapter: "

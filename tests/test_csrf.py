@@ -732,3 +732,80 @@ async def test_a_sub_applications_new_configuration_is_followed_at_once(aiohttp_
     sub_cors.reconfigure({PARTNER: ResourceOptions()})
     assert (await client.post("/sub/w", headers=headers)).status == 403
     assert (await client.post("/sub/w", headers={**headers, "Origin": PARTNER})).status == 200
+
+
+async def test_a_sub_applications_guard_runs_before_an_app_wide_parents_middlewares(
+    aiohttp_client,
+):
+    """aiohttp runs a parent's middlewares first: the parent's own CORS middleware, first
+    of them, guards for the sub-application that turned the guard on."""
+    app = web.Application(middlewares=[user_middleware])
+    app[RAN] = []
+    aiohttp_cors.enable(app, config())
+    sub = web.Application()
+    sub[RAN] = app[RAN]
+    aiohttp_cors.enable(sub, config(), csrf_protection=True)
+    sub.router.add_post("/w", handler)
+    app.router.add_post("/w", handler)
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
+    assert (await client.post("/sub/w", headers=headers)).status == 403
+    assert app[RAN] == []  # not even the parent's middleware saw it
+    assert (await client.post("/w", headers=headers)).status == 200  # the parent's own: off
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_origin_writes_only_with_the_methods_it_is_allowed(aiohttp_client, mode):
+    """allow_methods limits what a trusted origin may send, as it limits its preflights."""
+    app = web.Application()
+    app[RAN] = []
+    limited = {
+        ALLOWED: ResourceOptions(allow_methods=["GET", "PUT"]),
+        PARTNER: ResourceOptions(),  # None: the routes decide
+    }
+    routes = [app.router.add_route(m, "/w", handler) for m in ("POST", "PUT", "DELETE")]
+    if mode == "app":
+        aiohttp_cors.enable(app, limited, csrf_protection=True)
+    else:
+        cors = aiohttp_cors.setup(app, defaults=limited, csrf_protection=True)
+        for route in routes:
+            cors.add(route)
+    client = await aiohttp_client(app)
+    for method, origin, status in [
+        ("POST", ALLOWED, 403),
+        ("PUT", ALLOWED, 200),
+        ("DELETE", ALLOWED, 403),
+        ("POST", PARTNER, 200),
+        ("DELETE", PARTNER, 200),
+    ]:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
+        resp = await client.request(method, "/w", headers=headers)
+        assert resp.status == status, (method, origin)
+
+
+async def test_an_exempt_prefix_stops_at_a_sub_application_mounted_by_domain(aiohttp_client):
+    app = web.Application()
+    app[RAN] = []
+    admin = web.Application()
+    admin[RAN] = app[RAN]
+    admin.router.add_post("/hooks/purge", handler)
+    app.router.add_post("/hooks/payment", handler)
+    aiohttp_cors.enable(app, config(), csrf_protection=True, csrf_exempt_prefixes=["/hooks"])
+    app.add_domain("admin.example", admin)
+    client = await aiohttp_client(app)
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
+    assert (await client.post("/hooks/payment", headers=headers)).status == 200
+    resp = await client.post("/hooks/purge", headers={**headers, "Host": "admin.example"})
+    assert resp.status == 403
+    assert not ran(app, "/hooks/purge")
+
+
+def test_a_custom_router_adapter_takes_no_guard_setting_at_all():
+    for protection in (True, False):
+        with pytest.raises(CorsConfigError, match="needs the built-in router adapter"):
+            aiohttp_cors.CorsConfig(
+                web.Application(),
+                router_adapter=object(),  # type: ignore[arg-type]
+                csrf_protection=protection,
+            )
