@@ -63,8 +63,10 @@ async def trusted(
 
 def writes(options: ResourceOptions, method: str) -> bool:
     """Whether an origin with *options* may send *method*: its ``allow_methods`` names
-    it, or says nothing (then the routes decide, as for its preflights)."""
-    return options.allow_methods is None or options.is_method_allowed(method)
+    it (upper-cased, as its preflights compare), or is ``"*"`` or says nothing (then
+    the routes decide)."""
+    allowed = options._compiled.methods  # None for "*" and for None
+    return allowed is None or method.upper() in allowed
 
 
 def protected(engine: Engine, apps: Sequence[web.Application]) -> bool:
@@ -141,7 +143,7 @@ async def refusal(engine: Engine, request: web.Request) -> web.StreamResponse | 
             if options is not None:
                 # What writes() says, for a method sent in capitals (as browsers send
                 # the usual ones), with no call: 2,000 instructions a request saved.
-                allowed = options._compiled.writes
+                allowed = options._compiled.methods
                 if allowed is None or request.method in allowed:
                     return None
         if await trusted(request, origin, scope, request.method):

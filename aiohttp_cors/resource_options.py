@@ -106,7 +106,6 @@ class _Compiled:
         "expose_all",
         "methods",
         "preflight_headers",
-        "writes",
     )
 
     def __init__(self, options: ResourceOptions) -> None:
@@ -132,9 +131,6 @@ class _Compiled:
         self.methods: frozenset[str] | None = None
         if isinstance(options.allow_methods, frozenset):
             self.methods = options.allow_methods
-        #: The methods the write guard lets this origin send (``None``: any the routes
-        #: serve), as ``allow_methods`` upper-cased them.
-        self.writes = self.methods
 
 
 _OPTION_NAMES = frozenset(_Fields._fields)
