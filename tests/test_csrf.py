@@ -74,6 +74,26 @@ def protected_app(mode: str, protection: bool | None = True, **extra: object) ->
     return app
 
 
+def guarded(
+    app: web.Application, mode: str, origins: dict[object, ResourceOptions], *entities: object
+) -> aiohttp_cors.CorsConfig | aiohttp_cors.AppCors:
+    """The write guard on *app* in *mode*; route mode gives CORS to *entities*."""
+    if mode == "app":
+        return aiohttp_cors.enable(app, origins, csrf_protection=True)
+    cors = aiohttp_cors.setup(app, defaults=origins, csrf_protection=True)
+    for entity in entities:
+        cors.add(entity)
+    return cors
+
+
+async def check_statuses(client, path: str, cases: list[tuple[str, str, int]]) -> None:
+    """Each (method, origin, status): a cross-site request from *origin* gets *status*."""
+    for method, origin, status in cases:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
+        resp = await client.request(method, path, headers=headers)
+        assert resp.status == status, (method, origin)
+
+
 def _resource(app: web.Application, path: str) -> web.AbstractResource:
     return next(r for r in app.router.resources() if r.canonical == path)
 
@@ -174,13 +194,7 @@ async def test_exempting_a_resource_exempts_every_method(aiohttp_client, mode):
     app[RAN] = []
     resource = app.router.add_resource("/pay")
     routes = [resource.add_route(m, handler) for m in ("POST", "PUT")]
-    if mode == "app":
-        cors: aiohttp_cors.CorsConfig | aiohttp_cors.AppCors = aiohttp_cors.enable(
-            app, config(), csrf_protection=True
-        )
-    else:
-        cors = aiohttp_cors.setup(app, defaults=config(), csrf_protection=True)
-        cors.add(resource)
+    cors = guarded(app, mode, config(), resource)
     assert cors.csrf_exempt(resource) is resource
     client = await aiohttp_client(app)
     for route in routes:
@@ -194,13 +208,7 @@ async def test_exempting_a_route_exempts_its_method_alone(aiohttp_client, mode):
     app[RAN] = []
     resource = app.router.add_resource("/pay")
     post, _ = (resource.add_route(m, handler) for m in ("POST", "PUT"))
-    if mode == "app":
-        cors: aiohttp_cors.CorsConfig | aiohttp_cors.AppCors = aiohttp_cors.enable(
-            app, config(), csrf_protection=True
-        )
-    else:
-        cors = aiohttp_cors.setup(app, defaults=config(), csrf_protection=True)
-        cors.add(resource)
+    cors = guarded(app, mode, config(), resource)
     assert cors.csrf_exempt(post) is post
     client = await aiohttp_client(app)
     assert (await client.post("/pay", headers={"Origin": EVIL})).status == 200
@@ -704,15 +712,16 @@ async def test_a_views_methods_are_guarded_by_their_own_policies(aiohttp_client)
     cors = aiohttp_cors.setup(app, csrf_protection=True)
     cors.add(app.router.add_view("/view", PerMethodView))
     client = await aiohttp_client(app)
-    for method, origin, status in [
-        ("POST", ALLOWED, 200),
-        ("PUT", ALLOWED, 403),
-        ("PUT", PARTNER, 200),
-        ("POST", PARTNER, 403),
-    ]:
-        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
-        resp = await client.request(method, "/view", headers=headers)
-        assert resp.status == status, (method, origin)
+    await check_statuses(
+        client,
+        "/view",
+        [
+            ("POST", ALLOWED, 200),
+            ("PUT", ALLOWED, 403),
+            ("PUT", PARTNER, 200),
+            ("POST", PARTNER, 403),
+        ],
+    )
 
 
 async def test_a_sub_applications_new_configuration_is_followed_at_once(aiohttp_client):
@@ -765,23 +774,19 @@ async def test_an_origin_writes_only_with_the_methods_it_is_allowed(aiohttp_clie
         PARTNER: ResourceOptions(),  # None: the routes decide
     }
     routes = [app.router.add_route(m, "/w", handler) for m in ("POST", "PUT", "DELETE")]
-    if mode == "app":
-        aiohttp_cors.enable(app, limited, csrf_protection=True)
-    else:
-        cors = aiohttp_cors.setup(app, defaults=limited, csrf_protection=True)
-        for route in routes:
-            cors.add(route)
+    guarded(app, mode, limited, *routes)
     client = await aiohttp_client(app)
-    for method, origin, status in [
-        ("POST", ALLOWED, 403),
-        ("PUT", ALLOWED, 200),
-        ("DELETE", ALLOWED, 403),
-        ("POST", PARTNER, 200),
-        ("DELETE", PARTNER, 200),
-    ]:
-        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
-        resp = await client.request(method, "/w", headers=headers)
-        assert resp.status == status, (method, origin)
+    await check_statuses(
+        client,
+        "/w",
+        [
+            ("POST", ALLOWED, 403),
+            ("PUT", ALLOWED, 200),
+            ("DELETE", ALLOWED, 403),
+            ("POST", PARTNER, 200),
+            ("DELETE", PARTNER, 200),
+        ],
+    )
 
 
 async def test_an_exempt_prefix_stops_at_a_sub_application_mounted_by_domain(aiohttp_client):
