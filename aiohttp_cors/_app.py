@@ -286,9 +286,11 @@ def _middleware(engine: Engine) -> Any:
                     return refused
         elif method not in _csrf.SAFE_METHODS and (engine.csrf_protection or engine.nested):
             # A sub-application's guard runs here, before this application's middlewares.
-            refused = await _csrf.refusal(engine, request)
-            if refused is not None:
-                return refused
+            match_info = request.match_info
+            if not _csrf.passes(engine, request, match_info):
+                text = await _csrf.refusal(engine, request, match_info, match_info.apps)
+                if text is not None:
+                    return web.Response(status=403, text=text)
         return await handler(request)
 
     return cors_preflights

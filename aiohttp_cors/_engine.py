@@ -143,7 +143,7 @@ Target = tuple[Sequence[web.Application], "web.AbstractResource | None", str, bo
 Decided = tuple[Target, "Scope | None", bool]
 
 
-class _WithMethod:
+class WithMethod:
     """The request as seen by the router, with another method: aiohttp's router
     reads the method, the URL and the headers (for domains), nothing else."""
 
@@ -185,6 +185,8 @@ class Engine:
         self.csrf_exempt_prefixes: tuple[str, ...] = ()
         #: Whether the application has sub-applications (app-wide mode sets it at start-up).
         self.nested = False
+        #: Whether route mode's guard watches the application's router (``guard_routing``).
+        self.routing_guarded = False
         # Found once, as the router is frozen while serving (``forget`` empties both
         # when a configuration changes): 2 us a preflight saved, 0.4 us a response.
         #: (OPTIONS route of a plain resource, requested method) -> where that method is
@@ -248,7 +250,7 @@ class Engine:
     async def _resolve(self, request: web.Request, method: str) -> web.UrlMappingMatchInfo:
         """What aiohttp's router finds for *method* at the request's path."""
         router = request.match_info.apps[0].router
-        return await router.resolve(cast(web.Request, _WithMethod(request, method)))
+        return await router.resolve(cast(web.Request, WithMethod(request, method)))
 
     def configured_method(self, route: web.AbstractRoute, method: str) -> str | None:
         """The method whose configuration applies to *route* serving *method*: a HEAD
@@ -291,15 +293,27 @@ class Engine:
             return scope
         apps, method = match_info.apps, request.method
         if match_info.http_exception is None:
-            configured = self.configured_method(route, method)
-            target: Target = (apps, route.resource, configured or method, bool(configured))
-        else:
-            target = (await self.serving(request, method))[0]
+            scope = self.routed_scope(request, route, apps)
+            if len(apps) == 1 and route.method == method:
+                self.route_scopes[route] = scope
+            return scope
+        return self._actual_scope(request, (await self.serving(request, method))[0])
+
+    def routed_scope(
+        self, request: web.Request, route: web.AbstractRoute, apps: Sequence[web.Application]
+    ) -> Scope | None:
+        """The scope deciding the responses of *route* to the request's own method, the
+        request going through *apps*; ``EXCLUDED`` where an exclusion says so."""
+        method = request.method
+        configured = self.configured_method(route, method)
+        return self._actual_scope(
+            request, (apps, route.resource, configured or method, bool(configured))
+        )
+
+    def _actual_scope(self, request: web.Request, target: Target) -> Scope | None:
         scope = self._chain_scope(request, target, False)
         if scope is not None and scope is not EXCLUDED and not target[3]:
             scope = scope.unserved()
-        if len(apps) == 1 and route.method == method and match_info.http_exception is None:
-            self.route_scopes[route] = scope
         return scope
 
     def _chain_scope(self, request: web.Request, target: Target, preflight: bool) -> Scope | None:
@@ -527,8 +541,10 @@ def engine_of(app: web.Application) -> Engine:
 
 def describe(request: web.Request, resource: web.AbstractResource | None = None) -> str:
     """The resource a request concerns, for logs (its path pattern)."""
+    if resource is not None:
+        return logged(resource.canonical)
     match_info = request.match_info
-    resource = resource or match_info.route.resource
+    resource = match_info.route.resource
     if resource is not None:
         return logged(resource.canonical)
     allowed = getattr(match_info.http_exception, "allowed_methods", None)

@@ -126,8 +126,9 @@ class CorsConfig:
             problems = _csrf.configure(engine, csrf_protection, csrf_exempt_prefixes, "setup()")
             if problems:
                 raise CorsConfigError(problems)
-            if csrf_protection:
-                app.middlewares.insert(0, _csrf.middleware(engine))
+            if csrf_protection and not engine.routing_guarded:
+                _csrf.guard_routing(engine)
+                engine.routing_guarded = True
         self._app = app
         self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None

@@ -403,11 +403,15 @@ async def test_an_exempt_prefix_covers_a_sub_applications_paths(aiohttp_client):
 # -- behind a proxy -------------------------------------------------------------------
 
 
-def proxied_app(forwarded: str) -> web.Application:
+PUBLIC = "https://api.example.org"  # the origin the proxy serves the application at
+
+
+def proxied_app(mode: str, forwarded: str, listed: bool = False) -> web.Application:
+    """An application behind a proxy; *listed*: its public origin is in its policy."""
     app = web.Application()
     app[RAN] = []
-    aiohttp_cors.enable(app, {ALLOWED: ResourceOptions()}, csrf_protection=True)
-    app.router.add_post("/w", handler)
+    origins = {ALLOWED: ResourceOptions(), **({PUBLIC: ResourceOptions()} if listed else {})}
+    guarded(app, mode, origins, app.router.add_post("/w", handler))
     if forwarded == "aiohttp":
 
         @web.middleware
@@ -426,16 +430,26 @@ def proxied_app(forwarded: str) -> web.Application:
 
 
 @pytest.mark.parametrize(
-    ("forwarded", "passes"),
-    [("none", False), ("aiohttp", True), ("aiohttp-remotes", True)],
+    ("mode", "forwarded", "listed", "passes"),
+    [
+        ("app", "none", False, False),
+        ("app", "aiohttp", False, True),
+        ("app", "aiohttp-remotes", False, True),
+        # Route mode decides before any middleware: only the policy can name the origin.
+        ("route", "aiohttp", False, False),
+        ("route", "aiohttp-remotes", False, False),
+        ("route", "aiohttp-remotes", True, True),
+        ("route", "none", True, True),
+    ],
 )
-async def test_the_own_origin_behind_a_proxy(aiohttp_client, forwarded, passes):
-    """Only Host and the scheme make the own origin, as the application sees them: its
-    forwarded handling, placed before CORS, is what makes X-Forwarded-* count."""
-    app = proxied_app(forwarded)
+async def test_the_own_origin_behind_a_proxy(aiohttp_client, mode, forwarded, listed, passes):
+    """Only Host and the scheme make the own origin, as the application sees them: in
+    app-wide mode its forwarded handling, placed before CORS, makes X-Forwarded-* count;
+    in route mode the public origin is listed in the policy instead."""
+    app = proxied_app(mode, forwarded, listed)
     client = await aiohttp_client(app)
     headers = {
-        "Origin": "https://api.example.org",
+        "Origin": PUBLIC,
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "api.example.org",
         "X-Forwarded-For": "203.0.113.9",
@@ -814,3 +828,177 @@ def test_a_custom_router_adapter_takes_no_guard_setting_at_all():
                 router_adapter=object(),  # type: ignore[arg-type]
                 csrf_protection=protection,
             )
+
+
+# -- route mode decides while aiohttp's router resolves the request --------------------
+
+TENANT = web.AppKey("tenant", str)
+
+
+async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(aiohttp_client):
+    """A route-mode sub-application with the guard on refuses before the middlewares of
+    the application it is mounted in, which has no CORS of its own."""
+    app = web.Application(middlewares=[user_middleware])
+    app[RAN] = []
+    sub = web.Application(middlewares=[user_middleware])
+    sub[RAN] = app[RAN]
+    guarded(sub, "route", config(), sub.router.add_post("/w", handler))
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
+    resp = await client.post("/sub/w", headers=headers)
+    assert resp.status == 403
+    assert (await resp.text()).startswith("Cross-origin request refused: ")
+    assert app[RAN] == []
+    resp = await client.post("/sub/w", headers={**headers, "Origin": ALLOWED})
+    assert resp.status == 200
+    assert [entry[0] for entry in app[RAN]] == ["middleware", "middleware", "handler"]
+
+
+async def test_route_mode_answers_preflights_of_guarded_methods_as_cors_says(aiohttp_client):
+    """A preflight makes the engine ask the router where the requested method is served:
+    that question is not a request, and the guard leaves it alone."""
+    app = web.Application()
+    app[RAN] = []
+    limited = {ALLOWED: ResourceOptions(allow_methods=["PUT"], allow_headers="*")}
+    guarded(app, "route", limited, app.router.add_put("/w", handler))
+    client = await aiohttp_client(app)
+    asked = {"Sec-Fetch-Site": "cross-site", "Access-Control-Request-Method": "PUT"}
+    # The refused origin first: the engine remembers where PUT is served after that.
+    resp = await client.options("/w", headers={**asked, "Origin": EVIL})
+    assert resp.status == 403
+    assert (await resp.text()).startswith("CORS preflight request failed: origin ")
+    assert "Access-Control-Allow-Origin" not in resp.headers
+    resp = await client.options("/w", headers={**asked, "Origin": ALLOWED})
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+@pytest.mark.parametrize("nested", [False, True])
+async def test_what_a_predicate_asked_by_route_mode_sees_of_the_request(aiohttp_client, nested):
+    """A predicate is asked before routing is done: the request's match_info (its route
+    and applications) and app are there all the same. Nested: the enclosing
+    application's guard decides for the sub-application's route."""
+    app = web.Application()
+    app[RAN] = []
+    served = app
+    if nested:
+        served = web.Application()
+        served[RAN] = app[RAN]
+    served[TENANT] = "acme"
+    seen: list[tuple[object, ...]] = []
+
+    def tenant_origin(origin: str, request: web.Request) -> bool:
+        info = request.match_info
+        seen.append((info["tenant"], request.app is served, tuple(info.apps), info.route.method))
+        return (
+            origin
+            == f"https://{info['tenant']}.example.net"
+            == f"https://{request.app[TENANT]}.example.net"
+        )
+
+    route = served.router.add_post("/t/{tenant}", handler)
+    if nested:
+        aiohttp_cors.setup(app, csrf_protection=True)
+        aiohttp_cors.setup(served, defaults={tenant_origin: ResourceOptions()}).add(route)
+        app.add_subapp("/sub", served)
+    else:
+        guarded(app, "route", {tenant_origin: ResourceOptions()}, route)
+    client = await aiohttp_client(app)
+    path = "/sub/t/" if nested else "/t/"
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": "https://acme.example.net"}
+    assert (await client.post(path + "acme", headers=headers)).status == 200
+    assert (await client.post(path + "other", headers=headers)).status == 403
+    # Asked by the guard, and for the CORS headers of the response that went through.
+    assert [entry[0] for entry in seen] == ["acme", "acme", "other"]
+    chain = (app, served) if nested else (app,)
+    assert all(entry[1:] == (True, chain, "POST") for entry in seen)
+
+
+class TenantView(web.View, aiohttp_cors.CorsViewMixin):
+    """Trusts the origin the URL names, asked on every request."""
+
+    @classmethod
+    def get_request_config(cls, request, request_method):  # type: ignore[no-untyped-def]
+        tenant = request.match_info["tenant"]
+        assert request.app[TENANT] == "acme"
+        return {f"https://{tenant}.example.net": ResourceOptions()}
+
+    async def post(self) -> web.Response:
+        return await handler(self.request)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+async def test_a_view_asked_per_request_by_route_mode(aiohttp_client, nested):
+    app = web.Application()
+    app[RAN] = []
+    served = app
+    if nested:
+        served = web.Application()
+        served[RAN] = app[RAN]
+    served[TENANT] = "acme"
+    route = served.router.add_view("/t/{tenant}", TenantView)
+    guarded(served, "route", {}, route)
+    if nested:
+        app.add_subapp("/sub", served)
+    client = await aiohttp_client(app)
+    path = "/sub/t/" if nested else "/t/"
+    headers = {"Sec-Fetch-Site": "cross-site", "Origin": "https://acme.example.net"}
+    assert (await client.post(path + "acme", headers=headers)).status == 200
+    assert (await client.post(path + "evil", headers=headers)).status == 403
+    assert [entry[2] for entry in app[RAN]] == [path + "acme"]
+
+
+@pytest.mark.parametrize("inner", ["route", "app"])
+@pytest.mark.parametrize("own", [None, True])
+async def test_an_enclosing_applications_exemptions_stop_where_a_sub_application_decides(
+    aiohttp_client, inner, own
+):
+    """A sub-application that gives its own setting takes the guard over: its own
+    exemptions count, not those of the applications around it."""
+    app = web.Application()
+    app[RAN] = []
+    sub = web.Application()
+    sub[RAN] = app[RAN]
+    route = sub.router.add_post("/hooks/in", handler)
+    if inner == "app":
+        aiohttp_cors.enable(sub, config(), csrf_protection=own)
+    else:
+        aiohttp_cors.setup(sub, defaults=config(), csrf_protection=own).add(route)
+    aiohttp_cors.enable(app, config(), csrf_protection=True, csrf_exempt_prefixes=["/sub/hooks"])
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    resp = await client.post(
+        "/sub/hooks/in", headers={"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
+    )
+    assert resp.status == (403 if own else 200)
+
+
+async def test_route_mode_leaves_a_method_no_route_serves_to_aiohttp(aiohttp_client):
+    """Route mode guards what cors.add covers: a method the resource does not serve
+    gets aiohttp's 405, as it would without CORS."""
+    app = web.Application()
+    app[RAN] = []
+    guarded(app, "route", config(), app.router.add_get("/r", handler))
+    client = await aiohttp_client(app)
+    resp = await client.put("/r", headers={"Sec-Fetch-Site": "cross-site", "Origin": EVIL})
+    assert resp.status == 405
+    assert not app[RAN]
+
+
+async def test_setting_up_twice_guards_once(aiohttp_client):
+    asked: list[str] = []
+
+    def partner(origin: str, request: web.Request) -> bool:
+        asked.append(origin)
+        return origin == PARTNER
+
+    app = web.Application()
+    app[RAN] = []
+    aiohttp_cors.setup(app, csrf_protection=True)
+    cors = aiohttp_cors.setup(app, defaults={partner: ResourceOptions()}, csrf_protection=True)
+    cors.add(app.router.add_post("/w", handler))
+    client = await aiohttp_client(app)
+    resp = await client.post("/w", headers={"Sec-Fetch-Site": "cross-site", "Origin": PARTNER})
+    assert resp.status == 200
+    assert len(asked) == 2  # once by the guard, once for the response's CORS headers

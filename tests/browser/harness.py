@@ -140,8 +140,9 @@ async def _log_request(request: web.Request, response: web.StreamResponse) -> No
     request.config_dict[LOG].append((request.method, preflight, request.path, response.status))
 
 
-async def _serve(app: web.Application, host: str) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
+async def _serve(app: web.Application, host: str, **options: Any) -> tuple[web.AppRunner, int]:
+    """Serve *app* on *host*, on a free port; *options* go to ``AppRunner``."""
+    runner = web.AppRunner(app, **{"access_log": None, **options})
     await runner.setup()
     port = unused_port()
     await web.TCPSite(runner, host, port).start()

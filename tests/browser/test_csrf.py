@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
@@ -37,15 +39,25 @@ async def record(request: web.Request) -> web.Response:
     return web.Response(text="done")
 
 
-async def log(request: web.Request, response: web.StreamResponse) -> None:
-    site = request.headers.get("Sec-Fetch-Site")
-    request.app[LOG].append((request.method, request.path, response.status, site))
+def access_log(app: web.Application) -> dict[str, Any]:
+    """``AppRunner`` options that log every response of *app*'s server in ``app[LOG]``:
+    an access log sees them all, those refused before any routing is done too."""
+
+    class Log(AbstractAccessLogger):
+        @property
+        def enabled(self) -> bool:
+            return True
+
+        def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+            site = request.headers.get("Sec-Fetch-Site")
+            app[LOG].append((request.method, request.path, response.status, site))
+
+    return {"access_log_class": Log, "access_log": logging.getLogger("csrf-browser")}
 
 
 def api_app(page_origin: str, mode: str, protection: bool) -> web.Application:
     app = web.Application()
     app[LOG], app[RAN] = [], []
-    app.on_response_prepare.append(log)
     options = ResourceOptions(allow_credentials=True, allow_headers=("Content-Type",))
     config = {page_origin: options}
     routes = [
@@ -187,7 +199,7 @@ async def test_what_another_site_can_make_the_server_do(browser, mode):
         page = await context.new_page()
         for case in CASES:
             app = api_app(pages["allowed"], mode, case.protection)
-            runner, port = await _serve(app, API_HOST)
+            runner, port = await _serve(app, API_HOST, **access_log(app))
             runners.append(runner)
             problems = await run_case(page, pages, f"http://{API_HOST}:{port}", case, app)
             if problems:
