@@ -118,13 +118,14 @@ def passes(engine: Engine, request: web.Request, match_info: web.UrlMappingMatch
     method, the server's own pages, not a browser's request). ``False``: ask
     :func:`refusal`. Saves a request the guard lets through 2,500 instructions."""
     headers = request.headers
-    origin = headers.get(ORIGIN)
+    origins = headers.getall(ORIGIN, _NOTHING)
     # Kept for the guarded routes of a lone application alone: 1,000 instructions a
     # request saved.
     scope = engine.guarded_routes.get(match_info.route, UNDECIDED)
     if scope is None:
         return True  # off, exempt, or no CORS configuration covers it
-    if origin is not None and scope is not UNDECIDED:
+    if len(origins) == 1 and scope is not UNDECIDED:
+        origin = origins[0]
         policy = scope.policy
         # An exact origin without a call (500 instructions), as options_for() would
         # find it first; then the lookups, if no predicate is to be asked.
@@ -135,11 +136,11 @@ def passes(engine: Engine, request: web.Request, match_info: web.UrlMappingMatch
             # What writes() says, for a method sent in capitals (as browsers send the
             # usual ones), with no call: 2,000 instructions a request saved.
             allowed = options._compiled.methods
-            if (allowed is None or request.method in allowed) and len(headers.getall(ORIGIN)) == 1:
+            if allowed is None or request.method in allowed:
                 return True
     site = headers.get(SEC_FETCH_SITE)
     if site is None:
-        return origin is None  # no browser sends an unsafe request without either
+        return not origins  # no browser sends an unsafe request without either
     return site in _OWN_SITES and len(headers.getall(SEC_FETCH_SITE)) == 1
 
 
