@@ -287,7 +287,7 @@ def _middleware(engine: Engine) -> Any:
         elif method not in _csrf.SAFE_METHODS and (engine.csrf_protection or engine.nested):
             # A sub-application's guard runs here, before this application's middlewares.
             match_info = request.match_info
-            if not _csrf.passes(engine, request, match_info):
+            if not _csrf.passes(engine, request, method, match_info):
                 text = await _csrf.refusal(engine, request, match_info, match_info.apps)
                 if text is not None:
                     return web.Response(status=403, text=text)
@@ -306,7 +306,7 @@ async def _guard(engine: Engine, request: web.Request) -> web.StreamResponse | N
     if not engine.inherited(request.match_info.apps, "guard_websockets"):
         return None
     scope = engine.scope(request, (await engine.serving(request, hdrs.METH_GET))[0])
-    if await _csrf.trusted(request, origin, scope):
+    if await _csrf.trusted(request, origin, None if scope is None else scope.policy):
         return None
     refusal = f"origin '{printable(origin)}' is not allowed"
     if logger.isEnabledFor(logging.DEBUG):

@@ -22,13 +22,14 @@ import logging
 from collections.abc import Awaitable, Sequence
 from typing import Any, Final, cast
 
-from aiohttp import hdrs, web
+from aiohttp import ChainMapProxy, hdrs, web
 from multidict import istr
 
 from ._decision import logged, printable
-from ._engine import ENGINE_KEY, UNDECIDED, Engine, Scope, WithMethod, describe, logger
+from ._engine import ENGINE_KEY, Engine, WithMethod, describe, logger
 from ._headers import ORIGIN
 from ._origins import origin_parts
+from ._policy import OriginPolicy
 from .resource_options import ResourceOptions
 
 # Case-insensitive already: looked up without folding its case on each request.
@@ -41,15 +42,16 @@ SAFE_METHODS: Final = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTION
 #: What a browser sends for a request its user made, or one from the server's own pages.
 _OWN_SITES: Final = ("same-origin", "none")
 _NOTHING: Final[list[str]] = []
+#: What ``Engine.guarded_routes`` gives for a route not decided yet.
+_UNDECIDED: Final = OriginPolicy({})
 
 
 async def trusted(
-    request: web.Request, origin: str, scope: Scope | None, method: str | None = None
+    request: web.Request, origin: str, policy: OriginPolicy | None, method: str | None = None
 ) -> bool:
     """Whether *origin* is the request's own origin (its scheme and ``Host``) or one
-    *scope*'s policy allows (for *method*, if given: see :func:`writes`)."""
-    if scope is not None:
-        policy = scope.policy
+    *policy* allows (for *method*, if given: see :func:`writes`)."""
+    if policy is not None:
         # Without predicates, no coroutine (0.3 us a request).
         found = await policy.options_for(origin, request) if policy.asks else policy.match(origin)
         if found is not None and (method is None or writes(found, method)):
@@ -112,21 +114,22 @@ def _by_domain(parent: web.Application, child: web.Application) -> bool:
     return False
 
 
-def passes(engine: Engine, request: web.Request, match_info: web.UrlMappingMatchInfo) -> bool:
-    """Whether an unsafe request goes on, as far as this can tell without a coroutine:
-    the usual answers (a remembered route whose policy trusts the origin with this
-    method, the server's own pages, not a browser's request). ``False``: ask
+def passes(
+    engine: Engine, request: web.Request, method: str, match_info: web.UrlMappingMatchInfo
+) -> bool:
+    """Whether an unsafe request (of *method*) goes on, as far as this can tell without a
+    coroutine: the usual answers (a remembered route whose policy trusts the origin with
+    this method, the server's own pages, not a browser's request). ``False``: ask
     :func:`refusal`. Saves a request the guard lets through 2,500 instructions."""
     headers = request.headers
     origins = headers.getall(ORIGIN, _NOTHING)
     # Kept for the guarded routes of a lone application alone: 1,000 instructions a
     # request saved.
-    scope = engine.guarded_routes.get(match_info.route, UNDECIDED)
-    if scope is None:
+    policy = engine.guarded_routes.get(match_info.route, _UNDECIDED)
+    if policy is None:
         return True  # off, exempt, or no CORS configuration covers it
-    if len(origins) == 1 and scope is not UNDECIDED:
+    if len(origins) == 1 and policy is not _UNDECIDED:
         origin = origins[0]
-        policy = scope.policy
         # An exact origin without a call (500 instructions), as options_for() would
         # find it first; then the lookups, if no predicate is to be asked.
         options = policy.exact.get(origin)
@@ -136,7 +139,7 @@ def passes(engine: Engine, request: web.Request, match_info: web.UrlMappingMatch
             # What writes() says, for a method sent in capitals (as browsers send the
             # usual ones), with no call: 2,000 instructions a request saved.
             allowed = options._compiled.methods
-            if allowed is None or request.method in allowed:
+            if allowed is None or method in allowed:
                 return True
     site = headers.get(SEC_FETCH_SITE)
     if site is None:
@@ -161,15 +164,15 @@ async def refusal(
     the application that turned the guard on and those inside it."""
     headers = request.headers
     origin = headers.get(ORIGIN)
-    scope = engine.guarded_routes.get(match_info.route, UNDECIDED)
-    if scope is UNDECIDED:
+    policy = engine.guarded_routes.get(match_info.route, _UNDECIDED)
+    if policy is _UNDECIDED:
         asked = _asked(request, match_info, apps, routing)
-        scope = await _guarding(engine, asked, match_info, apps, routing)
-    if scope is None:
+        policy = await _guarding(engine, asked, match_info, apps, routing)
+    if policy is None:
         return None  # off, exempt, or no CORS configuration covers it
     if origin is not None and len(headers.getall(ORIGIN)) == 1:
         asked = _asked(request, match_info, apps, routing)
-        if await trusted(asked, origin, scope, request.method):
+        if await trusted(asked, origin, policy, request.method):
             return None
     sites = headers.getall(SEC_FETCH_SITE, _NOTHING)
     reason = _reason(sites, headers.getall(ORIGIN, _NOTHING))
@@ -190,25 +193,26 @@ async def _guarding(
     match_info: web.UrlMappingMatchInfo,
     apps: Sequence[web.Application],
     routing: bool,
-) -> Scope | None:
-    """The scope whose policy says which origins may write here: the one deciding the
-    request's CORS headers (an excluded route's has an empty policy: only the server's
-    own origin is trusted there); ``None`` where the guard has nothing to say."""
+) -> OriginPolicy | None:
+    """The policy that says which origins may write here: the one deciding the request's
+    CORS headers (an excluded route's is empty: only the server's own origin is trusted
+    there); ``None`` where the guard has nothing to say."""
     route = match_info.route
     level = deciding(apps)
     routed = match_info.http_exception is None
+    scope = None
     if level is None or exempt(apps[level:], route):
-        scope = None
+        pass
     elif routed:
         scope = engine.routed_scope(request, route, apps)
     elif not routing:
         scope = await engine.response_scope(request)
-    else:
-        scope = None  # route mode: a request no route serves is left to aiohttp
+    # else route mode: a request no route serves is left to aiohttp
+    policy = None if scope is None else scope.policy
     # Kept like response_scope keeps its answer, and dropped with it (Engine.forget).
     if len(apps) == 1 and route.method == request.method and routed:
-        engine.guarded_routes[route] = scope
-    return scope
+        engine.guarded_routes[route] = policy
+    return policy
 
 
 def _reason(sites: list[str], origins: list[str]) -> str:
@@ -305,7 +309,8 @@ class _Routing:
     """A request the router is still resolving, as user code that route mode's guard
     asks (a predicate, a view's ``get_request_config``) sees it: ``match_info`` (its
     route, and the applications known so far: the one that turned the guard on and
-    those inside it) and ``app`` work, everything else is the request's own."""
+    those inside it), ``app`` and ``config_dict`` work, everything else is the request's
+    own."""
 
     __slots__ = ("_request", "match_info")
 
@@ -326,6 +331,10 @@ class _Routing:
     def app(self) -> web.Application:
         return self.match_info.current_app
 
+    @property
+    def config_dict(self) -> ChainMapProxy:
+        return ChainMapProxy(list(reversed(self.match_info.apps)))
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._request, name)
 
@@ -341,14 +350,15 @@ def guard_routing(engine: Engine) -> None:
     resolve = engine.app.router.resolve
 
     def resolving(request: web.Request) -> Awaitable[web.UrlMappingMatchInfo]:
-        if request.method in SAFE_METHODS:
+        method = request.method
+        if method in SAFE_METHODS:
             return resolve(request)
-        return guarded(request)
+        return guarded(request, method)
 
-    async def guarded(request: web.Request) -> web.UrlMappingMatchInfo:
+    async def guarded(request: web.Request, method: str) -> web.UrlMappingMatchInfo:
         match_info = await resolve(request)
         # The engine asking where another method is served (a preflight's) is let be.
-        if not passes(engine, request, match_info) and not isinstance(request, WithMethod):
+        if not passes(engine, request, method, match_info) and not isinstance(request, WithMethod):
             apps = (engine.app, *match_info.apps)
             refused = await refusal(engine, request, match_info, apps, routing=True)
             if refused is not None:

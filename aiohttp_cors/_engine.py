@@ -195,9 +195,9 @@ class Engine:
         #: route of one method, in an application of its own -> its responses' scope
         #: (``EXCLUDED`` where excluded).
         self.route_scopes: dict[web.AbstractRoute, Scope | None] = {}
-        #: the same routes -> the scope whose policy the write guard asks (``None``: the
-        #: guard has nothing to say there).
-        self.guarded_routes: dict[web.AbstractRoute, Scope | None] = {}
+        #: the same routes -> the policy the write guard asks (``None``: the guard has
+        #: nothing to say there).
+        self.guarded_routes: dict[web.AbstractRoute, OriginPolicy | None] = {}
         #: view class -> the methods it implements.
         self.view_methods: dict[type, frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)

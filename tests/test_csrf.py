@@ -833,6 +833,8 @@ def test_a_custom_router_adapter_takes_no_guard_setting_at_all():
 # -- route mode decides while aiohttp's router resolves the request --------------------
 
 TENANT = web.AppKey("tenant", str)
+SUFFIX = web.AppKey("suffix", str)
+LEVEL = web.AppKey("level", str)
 
 
 async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(aiohttp_client):
@@ -886,10 +888,14 @@ async def test_what_a_predicate_asked_by_route_mode_sees_of_the_request(aiohttp_
         served = web.Application()
         served[RAN] = app[RAN]
     served[TENANT] = "acme"
+    app[SUFFIX] = ".example.net"  # found through config_dict from the inner application
+    app[LEVEL], served[LEVEL] = "outer", "inner"  # the inner one's value comes first
     seen: list[tuple[object, ...]] = []
 
     def tenant_origin(origin: str, request: web.Request) -> bool:
         info = request.match_info
+        assert request.config_dict[SUFFIX] == ".example.net"
+        assert request.config_dict[LEVEL] == "inner"
         seen.append((info["tenant"], request.app is served, tuple(info.apps), info.route.method))
         return (
             origin
