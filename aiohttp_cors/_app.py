@@ -23,6 +23,7 @@ from ._decision import logged, printable
 from ._engine import (
     ENGINE_KEY,
     EXCLUDED,
+    SAFE_METHODS,
     Engine,
     Everything,
     Handler,
@@ -284,7 +285,7 @@ def _middleware(engine: Engine) -> Any:
                 refused = await _guard(engine, request)
                 if refused is not None:
                     return refused
-        elif method not in _csrf.SAFE_METHODS and (engine.csrf_protection or engine.nested):
+        elif method not in SAFE_METHODS and (engine.csrf_protection or engine.nested):
             # A sub-application's guard runs here, before this application's middlewares.
             match_info = request.match_info
             if not _csrf.passes(engine, request, method, match_info):

@@ -26,7 +26,7 @@ from aiohttp import ChainMapProxy, hdrs, web
 from multidict import istr
 
 from ._decision import logged, printable
-from ._engine import ENGINE_KEY, Engine, WithMethod, describe, logger
+from ._engine import ENGINE_KEY, GUARD_DECIDED, SAFE_METHODS, Engine, WithMethod, describe, logger
 from ._headers import ORIGIN
 from ._origins import origin_parts
 from ._policy import OriginPolicy
@@ -36,9 +36,6 @@ from .resource_options import ResourceOptions
 SEC_FETCH_SITE: Final = istr("Sec-Fetch-Site")
 #: Prefix of the text of every 403 the guard sends.
 CSRF_REFUSED: Final = "Cross-origin request refused: "
-#: The methods the guard lets through: a browser sends them cross-site freely, and
-#: HTTP says they change nothing.
-SAFE_METHODS: Final = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
 #: What a browser sends for a request its user made, or one from the server's own pages.
 _OWN_SITES: Final = ("same-origin", "none")
 _NOTHING: Final[list[str]] = []
@@ -140,6 +137,7 @@ def passes(
             # usual ones), with no call: 2,000 instructions a request saved.
             allowed = options._compiled.methods
             if allowed is None or method in allowed:
+                GUARD_DECIDED.set((request, options, origin))
                 return True
     site = headers.get(SEC_FETCH_SITE)
     if site is None:

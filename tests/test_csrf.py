@@ -1008,3 +1008,101 @@ async def test_setting_up_twice_guards_once(aiohttp_client):
     resp = await client.post("/w", headers={"Sec-Fetch-Site": "cross-site", "Origin": PARTNER})
     assert resp.status == 200
     assert len(asked) == 2  # once by the guard, once for the response's CORS headers
+
+
+# -- one decision: the guard's verdict is the response's CORS headers -------------------
+
+SPECIAL = "https://special.example.org"
+CORS_HEADERS = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+    "Vary",
+)
+
+
+def twin(mode: str, protection: bool) -> web.Application:
+    """Defaults at /w; /special has its own policy; /sub/w is a sub-application's."""
+    app = web.Application()
+    app[RAN] = []
+    sub = web.Application()
+    sub[RAN] = app[RAN]
+    special = {SPECIAL: ResourceOptions(allow_methods=["PUT"], expose_headers=["X-Total"])}
+    routes = [app.router.add_route(m, "/w", handler) for m in ("POST", "PUT")]
+    overridden = [app.router.add_route(m, "/special", handler) for m in ("POST", "PUT")]
+    sub_route = sub.router.add_post("/w", handler)
+    if mode == "app":
+        cors = aiohttp_cors.enable(app, config(), csrf_protection=protection)
+        for route in overridden:
+            cors.add(route, special)
+        aiohttp_cors.enable(sub, {ALLOWED: ResourceOptions(expose_headers=["X-Sub"])})
+    else:
+        cors = aiohttp_cors.setup(app, defaults=config(), csrf_protection=protection)
+        for route in routes:
+            cors.add(route)
+        for route in overridden:
+            cors.add(route, special)
+        sub_cors = aiohttp_cors.setup(
+            sub, defaults={ALLOWED: ResourceOptions(expose_headers=["X-Sub"])}
+        )
+        sub_cors.add(sub_route)
+    app.add_subapp("/sub", sub)
+    return app
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_guard_changes_no_cors_header_of_what_it_lets_through(aiohttp_client, mode):
+    """Where the guard lets a request through, its response carries the CORS headers the
+    same application sends with the guard off: the guard's decision is the one the
+    headers follow, never another route's or another request's."""
+    guarded_client = await aiohttp_client(twin(mode, True))
+    plain_client = await aiohttp_client(twin(mode, False))
+    origins = [ALLOWED, PARTNER, "https://a.example.com", SPECIAL, EVIL]
+    through = 0
+    for path in ("/w", "/special", "/sub/w"):
+        for method in ("POST", "PUT"):
+            for origin in origins:
+                for sites in ({"Sec-Fetch-Site": "cross-site"}, {}):
+                    headers = {**sites, "Origin": origin}
+                    guarded_resp = await guarded_client.request(method, path, headers=headers)
+                    plain_resp = await plain_client.request(method, path, headers=headers)
+                    if guarded_resp.status == 403:
+                        continue
+                    through += 1
+                    case = (path, method, origin, sites)
+                    assert guarded_resp.status == plain_resp.status, case
+                    for name in CORS_HEADERS:
+                        got = guarded_resp.headers.getall(name, [])
+                        assert got == plain_resp.headers.getall(name, []), (case, name)
+    assert through >= 20
+
+
+async def streamed(request: web.Request) -> web.StreamResponse:
+    """Prepares its response itself, with the request it was given."""
+    response = web.StreamResponse()
+    await response.prepare(request)
+    await response.write(b"done")
+    return response
+
+
+@pytest.mark.parametrize("protection", [True, False])
+async def test_a_request_a_middleware_replaced_is_decided_again(aiohttp_client, protection):
+    """App-wide mode's guard runs before a middleware that clones the request with other
+    headers: a response prepared with the clone gets the clone's CORS headers, as it
+    does without the guard."""
+
+    @web.middleware
+    async def rewrite(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        headers = {**request.headers, "Origin": PARTNER}
+        return await handler(request.clone(headers=headers))
+
+    app = web.Application(middlewares=[rewrite])
+    app[RAN] = []
+    aiohttp_cors.enable(app, config(), csrf_protection=protection)
+    app.router.add_post("/w", streamed)
+    client = await aiohttp_client(app)
+    for _ in range(2):  # the second time, the guard knows the route's policy
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": ALLOWED}
+        resp = await client.post("/w", headers=headers)
+        assert resp.status == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == PARTNER
