@@ -456,7 +456,7 @@ class Engine:
         headers = request.headers
         if method == hdrs.METH_OPTIONS and ACRM in headers and ORIGIN in headers:
             return  # a preflight this library did not answer: not a CORS answer
-        if self.csrf_protection:
+        if self.csrf_protection and method not in SAFE_METHODS:
             decided = GUARD_DECIDED.get()
             # Not for a request a middleware replaced (request.clone(...)).
             if decided is not None and decided[0] is request:

@@ -10,8 +10,8 @@ measures:
   drift cancels out; the median of the rounds, and for each ratio the median of
   the rounds' ratios;
 - instructions per request in the server's process, counted by Valgrind's
-  callgrind (Debian's ``valgrind``, installed when missing): exact and repeatable
-  where timings are not, they decide the targets;
+  callgrind (Debian's ``valgrind``, installed when missing): repeatable where
+  timings are not (a memory layout moves them by up to 0.5%), they decide the targets;
 - microseconds per request in-process (aiohttp's real server stack, no socket);
 - enabling CORS on 20,000 routes (seconds, bytes) and the bytes one request
   allocates with 1 or 20,000 routes, 1 or 11,000 origins.
@@ -265,7 +265,9 @@ def paired(samples: Samples, name: str, kind: str, floor: str) -> list[float]:
 
 def instructions(valgrind: str, kind: str) -> dict[str, float]:
     """scenario -> instructions per request in the server's process, counted by
-    callgrind (``inprocess.py KIND marked``): exact, and the same run after run."""
+    callgrind (``inprocess.py KIND marked``): the same run after run for one command
+    line; another memory layout (the environment's or the arguments' length) moves a
+    count by up to 0.5%, objects being hashed by their addresses."""
     with tempfile.TemporaryDirectory() as out:
         subprocess.run(
             [
@@ -337,8 +339,10 @@ def instructions_report(counts: Table) -> list[str]:
         "",
         "What the server's process executes for one request (Python, aiohttp and C code), "
         "counted by Valgrind's callgrind over 1,000 requests per scenario after a warm-up, "
-        "through aiohttp's real server stack in-process. A count is exact and the same run "
-        "after run, where timings on a shared machine vary by 10% and more. The kernel's "
+        "through aiohttp's real server stack in-process. A count is the same run after run "
+        "for one command line, and another memory layout moves it by at most 0.5% (some "
+        "objects hash by their addresses), where timings on a shared machine vary by 10% "
+        "and more. The kernel's "
         "share (socket reads and writes: the same bytes for a mode and its floors) is left "
         "out, which makes these ratios stricter than throughput ratios. Thousands of "
         "instructions; the ratios are the floor's count over the mode's (above 1: less work "
@@ -358,10 +362,11 @@ def instructions_report(counts: Table) -> list[str]:
     lines += [
         "",
         "With cross-origin write protection on (`csrf_protection=True`), against the same "
-        "mode with it off (its floor here): the guard looks at unsafe methods only. Route "
-        "mode needs a middleware for it, which aiohttp charges on every request unless the "
-        "application has one already (the last columns: an application with a middleware "
-        "of its own that does nothing).",
+        "mode with it off (its floor here): the guard looks at unsafe methods only. "
+        "App-wide mode checks in the middleware it has anyway; route mode, which has none, "
+        "while aiohttp's router resolves the request, which every request pays for with a "
+        "call (the last columns: route mode in an application with a middleware of its "
+        "own that does nothing).",
         "",
         "| scenario | "
         + " | ".join(f"{LABELS[plain]} | + guard | **ratio**" for plain in GUARDED.values())

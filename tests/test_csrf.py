@@ -837,7 +837,10 @@ SUFFIX = web.AppKey("suffix", str)
 LEVEL = web.AppKey("level", str)
 
 
-async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(aiohttp_client):
+@pytest.mark.parametrize("mounted", ["prefix", "domain"])
+async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(
+    aiohttp_client, mounted
+):
     """A route-mode sub-application with the guard on refuses before the middlewares of
     the application it is mounted in, which has no CORS of its own."""
     app = web.Application(middlewares=[user_middleware])
@@ -845,14 +848,19 @@ async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(a
     sub = web.Application(middlewares=[user_middleware])
     sub[RAN] = app[RAN]
     guarded(sub, "route", config(), sub.router.add_post("/w", handler))
-    app.add_subapp("/sub", sub)
-    client = await aiohttp_client(app)
+    path = "/sub/w"
     headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
-    resp = await client.post("/sub/w", headers=headers)
+    if mounted == "prefix":
+        app.add_subapp("/sub", sub)
+    else:
+        app.add_domain("api.example", sub)
+        path, headers = "/w", {**headers, "Host": "api.example"}
+    client = await aiohttp_client(app)
+    resp = await client.post(path, headers=headers)
     assert resp.status == 403
     assert (await resp.text()).startswith("Cross-origin request refused: ")
     assert app[RAN] == []
-    resp = await client.post("/sub/w", headers={**headers, "Origin": ALLOWED})
+    resp = await client.post(path, headers={**headers, "Origin": ALLOWED})
     assert resp.status == 200
     assert [entry[0] for entry in app[RAN]] == ["middleware", "middleware", "handler"]
 
