@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from ._app import APP_CORS_KEY, AppCors, enable
+from ._cached import CachedOrigins
 from ._config import CorsConfigError, Unsafe
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin, custom_cors
@@ -33,6 +34,7 @@ __all__ = (
     "APP_CONFIG_KEY",
     "APP_CORS_KEY",
     "AppCors",
+    "CachedOrigins",
     "CorsConfig",
     "CorsConfigError",
     "CorsViewMixin",
