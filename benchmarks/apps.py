@@ -10,7 +10,9 @@ Every kind serves the same paths with the same handlers:
 - ``v081``: ``aiohttp-cors`` 0.8.1 (same import name, run from its own venv);
 - ``route+csrf``, ``app+csrf``: each mode with cross-origin write protection on;
 - ``route+mw``, ``route+mw+csrf``: route mode in an application that has a middleware
-  of its own (one that does nothing), without and with the write guard.
+  of its own (one that does nothing), without and with the write guard;
+- ``route+cached``, ``app+cached``: each mode with /one's origin admitted by a
+  ``CachedOrigins`` (a store's answer, remembered) instead of listed.
 
 This module imports only aiohttp and ``aiohttp_cors``, so that the 0.8.1 venv
 can run it unchanged.
@@ -306,19 +308,31 @@ def floor_app_wide_hook() -> web.Application:
 # -- the libraries -----------------------------------------------------------------------
 
 
-def configs(cors: Any, origins: list[str]) -> dict[str, dict[str, Any]]:
-    """path -> origin -> options, built with the running package's ResourceOptions."""
+def configs(cors: Any, origins: list[str], cached: bool = False) -> dict[str, dict[Any, Any]]:
+    """path -> origin -> options, built with the running package's ResourceOptions;
+    *cached*: /one's origin is admitted by a ``CachedOrigins`` instead of listed."""
     options = cors.ResourceOptions
     standard = options(**options_kwargs("/data"))
     return {
         "/data": {ALLOWED: standard},
         "/cred": {ALLOWED: options(**options_kwargs("/cred"))},
-        "/one": {TENANT: standard},
+        "/one": {(tenants() if cached else TENANT): standard},
         "/many": dict.fromkeys(origins, standard),
     }
 
 
-def route_app(csrf: bool = False, middleware: bool = False) -> web.Application:
+def tenants() -> Any:
+    """The tenant's origin as a store would admit it: remembered an hour."""
+
+    async def load(origin: str) -> bool:
+        return origin == TENANT
+
+    return aiohttp_cors.CachedOrigins(load, ttl=3600)
+
+
+def route_app(
+    csrf: bool = False, middleware: bool = False, cached: bool = False
+) -> web.Application:
     """Route mode: ``setup`` then ``cors.add`` per resource (0.8.1's API); *middleware*:
     the application has one of its own."""
     app = bare_app()
@@ -327,16 +341,16 @@ def route_app(csrf: bool = False, middleware: bool = False) -> web.Application:
     # 0.8.1 has no write guard: the keyword is given only when it is on.
     cors = aiohttp_cors.setup(app, csrf_protection=True) if csrf else aiohttp_cors.setup(app)
     origins = many_origins() if hasattr(aiohttp_cors, "enable") else many_origins_081()
-    per_path = configs(aiohttp_cors, origins)
+    per_path = configs(aiohttp_cors, origins, cached)
     for resource in list(app.router.resources()):
         cors.add(resource, per_path[resource.canonical])
     return app
 
 
-def app_wide_app(csrf: bool = False) -> web.Application:
+def app_wide_app(csrf: bool = False, cached: bool = False) -> web.Application:
     """App-wide mode: one ``enable`` call; the paths with other options override it."""
     app = bare_app()
-    per_path = configs(aiohttp_cors, many_origins())
+    per_path = configs(aiohttp_cors, many_origins(), cached)
     cors = aiohttp_cors.enable(app, per_path["/data"], csrf_protection=csrf)
     for resource in list(app.router.resources()):
         if resource.canonical != "/data":
@@ -411,6 +425,8 @@ BUILDERS: dict[str, Callable[[], web.Application]] = {
     "app+csrf": lambda: app_wide_app(csrf=True),
     "route+mw": lambda: route_app(middleware=True),
     "route+mw+csrf": lambda: route_app(csrf=True, middleware=True),
+    "route+cached": lambda: route_app(cached=True),
+    "app+cached": lambda: app_wide_app(cached=True),
     # In-process only: aiohttp's own cost of the mechanisms the library relies on.
     "bare+hook": bare_with_hook,
     "bare+middleware": bare_with_middleware,

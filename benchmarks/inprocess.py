@@ -22,7 +22,9 @@ in the 0.8.1 venv alike:
 - ``origins``: microseconds per GET and per preflight through a policy of 10,000
   exact origins, 1,000 wildcard patterns, a regular expression and a predicate,
   for the costliest ``Origin`` values next to an ordinary one. Every request of a
-  batch carries a different origin, so that no memo answers it.
+  batch carries a different origin, so that no memo answers it;
+- ``churn``: the bytes held after 1,000 to 10,000 different origins admitted by a
+  ``CachedOrigins`` of 1,000 entries at most.
 """
 
 from __future__ import annotations
@@ -341,6 +343,43 @@ def one_route_app(kind: str, origins: list[str]) -> web.Application:
     return app
 
 
+#: What a CachedOrigins may remember in the churn figure, and the origins sent.
+CHURN_MAX = 1000
+CHURN_STEPS = (1000, 2000, 5000, 10_000)
+
+
+async def churn(kind: str) -> dict[str, Any]:
+    """Bytes the process holds (tracemalloc) after 1,000 to 10,000 different origins, each
+    admitted by a CachedOrigins that may remember CHURN_MAX of them: flat past that."""
+
+    async def load(origin: str) -> bool:
+        return True
+
+    cache = aiohttp_cors.CachedOrigins(load, ttl=3600, max_entries=CHURN_MAX)
+    options = aiohttp_cors.ResourceOptions(expose_headers=("X-Request-Id",))
+    app = web.Application()
+    route = app.router.add_route("GET", "/r0", data)
+    if kind == "app":
+        aiohttp_cors.enable(app, {cache: options})
+    else:
+        aiohttp_cors.setup(app, defaults={cache: options}).add(route)
+    held: dict[str, int] = {}
+    async with Connection(app) as connection:
+        await connection.send(raw_request("GET", "/r0", {"Origin": ALLOWED}), 100)  # warm
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        sent = 0
+        for total in CHURN_STEPS:
+            origins = (f"https://t{n}.tenants.example" for n in range(sent, total))
+            await connection.send_all([raw_request("GET", "/r0", {"Origin": o}) for o in origins])
+            sent = total
+            gc.collect()
+            held[str(total)] = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+    return {"held": held, "entries": cache.stats()["entries"], "max_entries": CHURN_MAX}
+
+
 async def main(kind: str, part: str) -> dict[str, Any]:
     if part == "worst":
         worst = {}
@@ -352,6 +391,8 @@ async def main(kind: str, part: str) -> dict[str, Any]:
         return worst
     if part == "origins":
         return await origin_costs(kind)
+    if part == "churn":
+        return await churn(kind)
     if part in ("requests", "marked"):
         requests = {}
         async with Connection(BUILDERS[kind]()) as connection:

@@ -38,6 +38,11 @@ async def answers(client: Any) -> list[tuple[str, int, dict[str, str], str]]:
         ("route", "floor-hook"),
         ("app", "floor-app"),
         ("app", "floor-app-hook"),
+        # The variants compared with a mode: the same answers, one origin looked up otherwise.
+        ("route+cached", "floor"),
+        ("app+cached", "floor-app"),
+        ("route+csrf", "floor"),
+        ("app+csrf", "floor-app"),
     ],
 )
 async def test_floor_sends_what_the_library_sends(aiohttp_client: Any, library: str, floor: str):
