@@ -137,8 +137,10 @@ _OPTION_NAMES = frozenset(_Fields._fields)
 
 #: What users may pass for one origin: options, or their keyword arguments.
 OriginOptions = ResourceOptions | Mapping[str, Any]
-#: What users may pass as a configuration: origin -> options.
-Config = Mapping[str, OriginOptions]
+#: What users may pass as a configuration: origin -> options. A key is an origin, a
+#: wildcard pattern, a compiled regular expression, a predicate or a CachedOrigins (see
+#: docs/origins.md); typed ``Any`` so that a ``dict[str, ...]`` is accepted as it is.
+Config = Mapping[Any, OriginOptions]
 
 
 def parse_options(options: object) -> ResourceOptions:

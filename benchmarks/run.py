@@ -417,11 +417,11 @@ def instructions_report(counts: Table) -> list[str]:
         "|---|" + "---:|" * 3 * len(CACHED),
     ]
     for name, k in counts.items():
-        cells = [
+        cached_cells = [
             f"{k[plain] / 1000:,.1f} | {k[cached] / 1000:,.1f} | **{ratio(k[plain], k[cached])}**"
             for cached, plain in CACHED.items()
         ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cached_cells) + " |")
     return lines
 
 
@@ -612,9 +612,9 @@ def targets(samples: Samples, counts: Table) -> list[str]:
         "## Targets",
         "",
         "The lowest ratio of the scenarios named, decided on instructions per request "
-        "(exact); throughput under wrk beside it (the lowest of the scenarios' medians of "
-        "paired rounds, and the range of all those rounds: what this machine's noise allows "
-        "a throughput ratio to show).",
+        "(the median of three memory layouts); throughput under wrk beside it (the lowest "
+        "of the scenarios' medians of paired rounds, and the range of all those rounds: "
+        "what this machine's noise allows a throughput ratio to show).",
         "",
     ]
     for label, kind, floor, names, target in checks:
