@@ -358,6 +358,23 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}" if b else "-"
 
 
+def variant_table(counts: Table, variants: dict[str, str], label: str) -> list[str]:
+    """Each variant kind's counts beside the kind it varies (its floor here)."""
+    lines = [
+        "| scenario | "
+        + " | ".join(f"{LABELS[plain]} | {label} | **ratio**" for plain in variants.values())
+        + " |",
+        "|---|" + "---:|" * 3 * len(variants),
+    ]
+    for name, k in counts.items():
+        cells = [
+            f"{k[plain] / 1000:,.1f} | {k[kind] / 1000:,.1f} | **{ratio(k[plain], k[kind])}**"
+            for kind, plain in variants.items()
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def instructions_report(counts: Table) -> list[str]:
     """The table of instructions per request, and the ratios of each mode to its floors."""
     lines = [
@@ -394,34 +411,14 @@ def instructions_report(counts: Table) -> list[str]:
         "call (the last columns: route mode in an application with a middleware of its "
         "own that does nothing).",
         "",
-        "| scenario | "
-        + " | ".join(f"{LABELS[plain]} | + guard | **ratio**" for plain in GUARDED.values())
-        + " |",
-        "|---|" + "---:|" * 3 * len(GUARDED),
-    ]
-    for name, k in counts.items():
-        guard_cells = [
-            f"{k[plain] / 1000:,.1f} | {k[guarded] / 1000:,.1f} | **{ratio(k[plain], k[guarded])}**"
-            for guarded, plain in GUARDED.items()
-        ]
-        lines.append(f"| {name} | " + " | ".join(guard_cells) + " |")
-    lines += [
+        *variant_table(counts, GUARDED, "+ guard"),
         "",
         f"With /one's origin admitted by a `CachedOrigins` (remembered: every request a "
         f"hit) instead of listed exactly (its floor here). Only {CACHED_HIT!r} asks it; "
         "the other scenarios show what its presence on another path costs them.",
         "",
-        "| scenario | "
-        + " | ".join(f"{LABELS[plain]} | + CachedOrigins | **ratio**" for plain in CACHED.values())
-        + " |",
-        "|---|" + "---:|" * 3 * len(CACHED),
+        *variant_table(counts, CACHED, "+ CachedOrigins"),
     ]
-    for name, k in counts.items():
-        cached_cells = [
-            f"{k[plain] / 1000:,.1f} | {k[cached] / 1000:,.1f} | **{ratio(k[plain], k[cached])}**"
-            for cached, plain in CACHED.items()
-        ]
-        lines.append(f"| {name} | " + " | ".join(cached_cells) + " |")
     return lines
 
 

@@ -98,6 +98,14 @@ def _resource(app: web.Application, path: str) -> web.AbstractResource:
     return next(r for r in app.router.resources() if r.canonical == path)
 
 
+def logged_pair(*middlewares: object) -> tuple[web.Application, web.Application]:
+    """An application and one to mount in it, both with *middlewares*, sharing one log."""
+    app = web.Application(middlewares=middlewares)  # type: ignore[arg-type]
+    sub = web.Application(middlewares=middlewares)  # type: ignore[arg-type]
+    app[RAN] = sub[RAN] = []
+    return app, sub
+
+
 def ran(app: web.Application, path: str = WRITE) -> bool:
     return any(entry[0] == "handler" and entry[2] == path for entry in app[RAN])
 
@@ -339,10 +347,7 @@ async def test_star_trusts_every_origin(aiohttp_client):
 def nested(
     outer: bool | None, inner: bool | None, outer_mode: str, inner_mode: str
 ) -> web.Application:
-    app = web.Application()
-    app[RAN] = []
-    sub = web.Application()
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair()
     sub_route = sub.router.add_post("/w", handler)
     if inner_mode == "app":
         aiohttp_cors.enable(sub, config(), csrf_protection=inner)
@@ -386,10 +391,7 @@ async def test_a_sub_application_inherits_unless_it_says(
 
 
 async def test_an_exempt_prefix_covers_a_sub_applications_paths(aiohttp_client):
-    app = web.Application()
-    app[RAN] = []
-    sub = web.Application()
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair()
     sub.router.add_post("/in", handler)
     sub.router.add_post("/out", handler)
     aiohttp_cors.enable(app, config(), csrf_protection=True, csrf_exempt_prefixes=["/hooks/in"])
@@ -741,10 +743,7 @@ async def test_a_views_methods_are_guarded_by_their_own_policies(aiohttp_client)
 async def test_a_sub_applications_new_configuration_is_followed_at_once(aiohttp_client):
     """The top application's guard decides for its sub-applications, and nothing it
     remembers outlives a change of theirs."""
-    app = web.Application()
-    app[RAN] = []
-    sub = web.Application()
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair()
     aiohttp_cors.enable(app, csrf_protection=True)
     sub_cors = aiohttp_cors.enable(sub, {ALLOWED: ResourceOptions()})
     sub.router.add_post("/w", handler)
@@ -843,10 +842,7 @@ async def test_route_mode_refuses_before_an_enclosing_applications_middlewares(
 ):
     """A route-mode sub-application with the guard on refuses before the middlewares of
     the application it is mounted in, which has no CORS of its own."""
-    app = web.Application(middlewares=[user_middleware])
-    app[RAN] = []
-    sub = web.Application(middlewares=[user_middleware])
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair(user_middleware)
     guarded(sub, "route", config(), sub.router.add_post("/w", handler))
     path = "/sub/w"
     headers = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
@@ -970,10 +966,7 @@ async def test_an_enclosing_applications_exemptions_stop_where_a_sub_application
 ):
     """A sub-application that gives its own setting takes the guard over: its own
     exemptions count, not those of the applications around it."""
-    app = web.Application()
-    app[RAN] = []
-    sub = web.Application()
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair()
     route = sub.router.add_post("/hooks/in", handler)
     if inner == "app":
         aiohttp_cors.enable(sub, config(), csrf_protection=own)
@@ -1031,10 +1024,7 @@ CORS_HEADERS = (
 
 def twin(mode: str, protection: bool) -> web.Application:
     """Defaults at /w; /special has its own policy; /sub/w is a sub-application's."""
-    app = web.Application()
-    app[RAN] = []
-    sub = web.Application()
-    sub[RAN] = app[RAN]
+    app, sub = logged_pair()
     special = {SPECIAL: ResourceOptions(allow_methods=["PUT"], expose_headers=["X-Total"])}
     routes = [app.router.add_route(m, "/w", handler) for m in ("POST", "PUT")]
     overridden = [app.router.add_route(m, "/special", handler) for m in ("POST", "PUT")]
