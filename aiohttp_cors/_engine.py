@@ -45,7 +45,7 @@ from ._headers import (
     VARY,
 )
 from ._memo import Memo
-from ._policy import EMPTY_POLICY, OriginPolicy
+from ._policy import EMPTY_POLICY, OriginPolicy, Pending
 from .resource_options import ResourceOptions
 
 #: The library's logger: at DEBUG it says why each CORS request was refused.
@@ -393,7 +393,8 @@ class Engine:
         answer: Answer
         policy = scope.policy
         if policy.asks:  # a predicate decides: asked every time, never remembered
-            options = await policy.options_for(origin, request)
+            found = policy.lookup(origin, request)
+            options = await found.settle() if isinstance(found, Pending) else found
             answer = scope.answer(options, origin, method, lines, vary)
         else:
             requested = lines[0] if len(lines) == 1 else tuple(lines[:_KEY_LINES]) if lines else ()
@@ -471,10 +472,9 @@ class Engine:
         options = None
         if origin is not None:
             policy = scope.policy
-            # Without predicates, no coroutine (0.3 us a response).
-            options = (
-                await policy.options_for(origin, request) if policy.asks else policy.match(origin)
-            )
+            # No coroutine unless a predicate answers with one (0.3 us a response).
+            found = policy.lookup(origin, request) if policy.asks else policy.match(origin)
+            options = await found.settle() if isinstance(found, Pending) else found
             several = options is not None and len(headers.getall(ORIGIN)) > 1
             if several:
                 options = None

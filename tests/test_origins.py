@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -106,6 +107,66 @@ async def test_predicate(aiohttp_client, asynchronous):
     )
     assert await allowed(aiohttp_client, config, "https://tenant-2.example") is None
     assert ("https://tenant-1.example", "/x") in calls
+
+
+@pytest.mark.parametrize("mode", ["app", "route"])
+async def test_predicates_are_asked_in_order_whatever_they_answer_with(aiohttp_client, mode):
+    """Sync and async answers, ``True``, truthy values, ``None``, callable objects and a
+    ``functools.partial``: each predicate asked once, in order, until one admits."""
+    asked: list[str] = []
+
+    async def first(origin: str, request: web.Request) -> bool:
+        asked.append("first")
+        return origin == "https://a.example"
+
+    def second(origin: str, request: web.Request) -> str | None:
+        asked.append("second")
+        return "yes" if origin == "https://b.example" else None
+
+    class Third:
+        def __call__(self, origin: str, request: web.Request) -> bool:
+            asked.append("third")
+            return origin == "https://c.example"
+
+    class AsyncCheck:
+        async def __call__(self, origin: str, request: web.Request) -> bool:
+            asked.append("fourth")
+            return origin == "https://d.example"
+
+    class Fourth(AsyncCheck):  # __call__ inherited
+        pass
+
+    def fifth(wanted: str, origin: str, request: web.Request) -> bool:
+        asked.append("fifth")
+        return origin == wanted
+
+    config: dict[object, ResourceOptions] = {
+        first: ResourceOptions(expose_headers=("X-1",)),
+        second: ResourceOptions(expose_headers=("X-2",)),
+        Third(): ResourceOptions(expose_headers=("X-3",)),
+        Fourth(): ResourceOptions(expose_headers=("X-4",)),
+        functools.partial(fifth, "https://e.example"): ResourceOptions(expose_headers=("X-5",)),
+        "*": ResourceOptions(expose_headers=("X-Star",)),
+    }
+    app = web.Application()
+    if mode == "app":
+        aiohttp_cors.enable(app, config)
+        app.router.add_get("/x", ok)
+    else:
+        aiohttp_cors.setup(app, defaults=config).add(app.router.add_get("/x", ok))
+    client = await aiohttp_client(app)
+    names = ["first", "second", "third", "fourth", "fifth"]
+    for number, origin in enumerate([f"https://{letter}.example" for letter in "abcdef"], start=1):
+        asked.clear()
+        response = await client.get("/x", headers={"Origin": origin})
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        expected = f"X-{number}" if number <= 5 else "X-Star"
+        assert response.headers["Access-Control-Expose-Headers"] == expected, origin
+        assert asked == names[:number], origin
+        asked.clear()
+        preflight = await client.options("/x", headers=preflight_headers(origin, "GET"))
+        assert preflight.headers["Access-Control-Allow-Origin"] == origin
+        assert asked == names[:number], origin
 
 
 async def test_precedence_between_kinds(aiohttp_client):
