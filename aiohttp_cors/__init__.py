@@ -60,6 +60,7 @@ def setup(
     defaults: Config | None = None,
     csrf_protection: bool | None = None,
     csrf_exempt_prefixes: Iterable[str] = (),
+    debug: bool | None = None,
 ) -> CorsConfig:
     """Create the application's ``CorsConfig`` and store it in ``app[APP_CONFIG_KEY]``.
 
@@ -67,13 +68,15 @@ def setup(
     with ``cors.add`` that a page of another origin sent, unless their policy allows
     that origin (docs/csrf.md); left at ``None``, it follows the enclosing
     application. *csrf_exempt_prefixes* lists path prefixes whose routes take
-    cross-site requests all the same.
+    cross-site requests all the same. *debug* turns debug mode on
+    (:attr:`CorsConfig.debug`, docs/debugging.md).
     """
     cors = CorsConfig(
         app,
         defaults=defaults,
         csrf_protection=csrf_protection,
         csrf_exempt_prefixes=csrf_exempt_prefixes,
+        debug=debug,
     )
     app[APP_CONFIG_KEY] = cors
     return cors

@@ -124,10 +124,12 @@ class AppCors:
         guard_websockets: bool | None = None,
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
+        debug: bool | None = None,
     ) -> None:
         flags = (
             ("allow_private_network", allow_private_network),
             ("guard_websockets", guard_websockets),
+            ("debug", debug),
         )
         problems = [
             f"{name}={flag!r}: give True or False"
@@ -151,6 +153,8 @@ class AppCors:
         )
         app.middlewares.insert(0, _middleware(self._engine))
         app.on_startup.append(self._install_options)
+        if debug is not None:
+            engine.debug = debug
 
     @property
     def _state(self) -> _Snapshot:
@@ -171,6 +175,19 @@ class AppCors:
     @guard_websockets.setter
     def guard_websockets(self, value: bool) -> None:
         self._change(guard_websockets=value)
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode: a refused request says why in ``X-CORS-Error``, and a preflight
+        refused for its method or a request header is answered so that the browser's
+        console names it (docs/debugging.md). Switchable while serving."""
+        return self._engine.debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise CorsConfigError([f"debug={value!r}: give True or False"])
+        self._engine.debug = value
 
     @property
     def config(self) -> Mapping[OriginKey, ResourceOptions]:
@@ -348,6 +365,7 @@ def enable(
     guard_websockets: bool | None = None,
     csrf_protection: bool | None = None,
     csrf_exempt_prefixes: Iterable[str] = (),
+    debug: bool | None = None,
 ) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
@@ -371,6 +389,9 @@ def enable(
     application. *csrf_exempt_prefixes* lists path prefixes (``"/webhooks"``) whose
     routes take cross-site requests all the same; :meth:`AppCors.csrf_exempt` names
     single routes or resources.
+
+    *debug* turns debug mode on (:attr:`AppCors.debug`, docs/debugging.md): never in
+    production, as refusals then say what would be allowed.
     """
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
@@ -382,6 +403,7 @@ def enable(
         guard_websockets,
         csrf_protection,
         csrf_exempt_prefixes,
+        debug,
     )
     app[APP_CORS_KEY] = cors
     return cors

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from . import _csrf
 from ._config import CorsConfigError, compile_config
-from ._decision import finish_actual, origin_not_allowed, preflight
+from ._decision import debug_preflight, finish_actual, origin_not_allowed, preflight
 from ._engine import PreflightAnswer, engine_of, refuse
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
 from ._origins import parse_origin
@@ -113,7 +113,9 @@ class CorsConfig:
         router_adapter: AbstractRouterAdapter | None = None,
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
+        debug: bool | None = None,
     ) -> None:
+        _check_debug(debug)
         if router_adapter is not None and (csrf_protection is not None or csrf_exempt_prefixes):
             raise CorsConfigError(
                 [
@@ -133,10 +135,28 @@ class CorsConfig:
         self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None
         self._router_adapter = router_adapter
+        self._debug = False
         if router_adapter is None:
             self._builtin = UrlDispatcherAdapter(app, self._defaults)
         else:
             app.on_response_prepare.append(self._on_response_prepare)
+        if debug is not None:
+            self.debug = debug
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode: a refused request says why in ``X-CORS-Error``, and a preflight
+        refused for its method or a request header is answered so that the browser's
+        console names it (docs/debugging.md). Switchable while serving."""
+        return engine_of(self._app).debug if self._builtin is not None else self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise CorsConfigError([f"debug={value!r}: give True or False"])
+        if self._builtin is not None:
+            engine_of(self._app).debug = value
+        self._debug = value
 
     @property
     def defaults(self) -> dict[str, ResourceOptions]:
@@ -204,7 +224,11 @@ class CorsConfig:
             lines = headers.getall(ACRH, [])
             answer = preflight(options, origin, method, lines, served, PREFLIGHT_VARY)
         if isinstance(answer, str):
-            return refuse(request, answer)
+            shown = None
+            if self._debug:
+                served = (method,) if config else ()
+                shown = debug_preflight(options, origin, method, served, answer)
+            return refuse(request, answer, shown=shown)
         return PreflightAnswer(headers=answer)
 
     async def _on_response_prepare(
@@ -219,6 +243,11 @@ class CorsConfig:
         origin = request.headers.get(ORIGIN)
         options = None if origin is None else await policy.options_for(origin, request)
         finish_actual(options, origin, response.headers)
+
+
+def _check_debug(value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise CorsConfigError([f"debug={value!r}: give True or False"])
 
 
 #: Where ``setup`` stores the application's ``CorsConfig``.
