@@ -497,18 +497,20 @@ class Engine:
             several = options is not None and len(headers.getall(ORIGIN)) > 1
             if several:
                 options = None
-            debug = self.debug or (len(apps) > 1 and debugging(apps))
-            if options is None and (debug or logger.isEnabledFor(logging.DEBUG)):
-                reason = SEVERAL_ORIGINS if several else origin_not_allowed(origin, policy.empty)
-                self._explain(request, response, reason, debug)
+            if options is None:
+                debug = self.debug or (len(apps) > 1 and debugging(apps))
+                if debug or logger.isEnabledFor(logging.DEBUG):
+                    reason = (
+                        SEVERAL_ORIGINS if several else origin_not_allowed(origin, policy.empty)
+                    )
+                    self._explain(request, response, reason, debug)
             elif (
-                debug
-                and options is not None
+                (self.debug or (len(apps) > 1 and debugging(apps)))
                 and not options.allow_credentials
                 and (hdrs.COOKIE in headers or hdrs.AUTHORIZATION in headers)
             ):
                 reason = credentials_not_allowed(origin)
-                self._explain(request, response, reason, debug, "no Allow-Credentials sent")
+                self._explain(request, response, reason, True, "no Allow-Credentials sent")
         finish_actual(options, origin, response.headers)
 
     @staticmethod

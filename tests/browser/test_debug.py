@@ -15,7 +15,7 @@ from aiohttp import web
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 
-from .harness import Case, handler, observe
+from .harness import Case, handler, model_problems, observe
 
 pytestmark = pytest.mark.browser
 
@@ -80,7 +80,7 @@ async def test_the_console_names_the_failed_step_in_debug_mode(browser, mode):
         for step, (init, allowed, _, _) in STEPS.items()
         for debug in (False, True)
     ]
-    _, observations = await observe(browser, cases)
+    page_origin, observations = await observe(browser, cases)
     failures = []
     expectations = [(step, debug) for step in STEPS for debug in (False, True)]
     for seen, (step, debug) in zip(observations, expectations, strict=True):
@@ -90,4 +90,6 @@ async def test_the_console_names_the_failed_step_in_debug_mode(browser, mode):
             failures.append(f"{seen.case.name}: {seen.seen}; console: {console or 'nothing'}")
         if len(seen.log) != 1 or seen.hits:
             failures.append(f"{seen.case.name}: log {seen.log}, handler ran {len(seen.hits)}")
+        # check (the browser model) blames what Chromium blames, in both modes.
+        failures += [f"{seen.case.name}: {p}" for p in await model_problems(page_origin, seen)]
     assert not failures, "\n".join(failures)
