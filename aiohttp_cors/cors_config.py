@@ -11,9 +11,9 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from . import _csrf
-from ._config import CorsConfigError, compile_config
+from ._config import CorsConfigError, Unsafe, compile_config, problems_in
 from ._decision import debug_preflight, finish_actual, origin_not_allowed, preflight
-from ._engine import PreflightAnswer, engine_of, refuse
+from ._engine import PreflightAnswer, engine_of, logger, refuse
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
 from ._origins import parse_origin
 from ._policy import OriginPolicy, merged
@@ -114,8 +114,12 @@ class CorsConfig:
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
         debug: bool | None = None,
+        strict: bool = False,
+        unsafe: Unsafe = Unsafe.NONE,
     ) -> None:
         _check_debug(debug)
+        self._strict = strict
+        self._unsafe = unsafe
         if router_adapter is not None and (csrf_protection is not None or csrf_exempt_prefixes):
             raise CorsConfigError(
                 [
@@ -132,7 +136,7 @@ class CorsConfig:
                 _csrf.guard_routing(engine)
                 engine.routing_guarded = True
         self._app = app
-        self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
+        self._defaults = _Defaults(self._compiled(defaults, "defaults"), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None
         self._router_adapter = router_adapter
         self._debug = False
@@ -165,12 +169,26 @@ class CorsConfig:
 
     @defaults.setter
     def defaults(self, config: Config | None) -> None:
-        self._defaults = _Defaults(compile_config(config), self._defaults_changed)
+        self._defaults = _Defaults(self._compiled(config, "defaults"), self._defaults_changed)
         self._defaults_changed()
 
     def _defaults_changed(self) -> None:
         if self._builtin is not None:
             self._builtin.set_defaults(self._defaults)
+
+    def _compiled(self, config: Config | None, where: str) -> dict[Any, ResourceOptions]:
+        """*config* compiled: with ``strict``, every problem an error as in ``enable()``;
+        without, 0.8.1's errors, and a WARNING for each other problem, in the same words."""
+        if self._strict:
+            return compile_config(config, strict=True, unsafe=self._unsafe)
+        compiled = compile_config(config)
+        for problem in problems_in(config, self._unsafe):
+            logger.warning(
+                "CORS configuration (%s): %s (setup(..., strict=True) makes this an error)",
+                where,
+                problem,
+            )
+        return compiled
 
     def csrf_exempt(self, routing_entity: _T) -> _T:
         """Let cross-site pages send unsafe requests to this route or resource (a payment
@@ -191,7 +209,8 @@ class CorsConfig:
                 DeprecationWarning,
                 stacklevel=2,
             )
-        parsed = compile_config(config) if config is not None else _NO_CONFIG
+        where = f"add({_shown(routing_entity)})"
+        parsed = self._compiled(config, where) if config is not None else _NO_CONFIG
         if self._builtin is not None:
             self._builtin.add(routing_entity, parsed)
         else:
@@ -243,6 +262,16 @@ class CorsConfig:
         origin = request.headers.get(ORIGIN)
         options = None if origin is None else await policy.options_for(origin, request)
         finish_actual(options, origin, response.headers)
+
+
+def _shown(routing_entity: object) -> str:
+    """A route or resource as a developer wrote it: ``GET /items/{id}``."""
+    route = routing_entity if isinstance(routing_entity, web.AbstractRoute) else None
+    resource = route.resource if route is not None else routing_entity
+    path = getattr(resource, "canonical", None)
+    if path is None:
+        return repr(routing_entity)
+    return f"{route.method} {path}" if route is not None else path
 
 
 def _check_debug(value: object) -> None:

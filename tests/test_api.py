@@ -59,7 +59,15 @@ def test_signatures():
     assert str(inspect.signature(aiohttp_cors.setup)).startswith("(app: ")
     params = inspect.signature(aiohttp_cors.setup).parameters
     assert params["defaults"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert list(params) == ["app", "defaults", "csrf_protection", "csrf_exempt_prefixes", "debug"]
+    assert list(params) == [
+        "app",
+        "defaults",
+        "csrf_protection",
+        "csrf_exempt_prefixes",
+        "debug",
+        "strict",
+        "unsafe",
+    ]
     params = inspect.signature(CorsConfig).parameters
     # 0.8.1's parameters first; the write guard's after them, keyword-only, off by default.
     assert list(params) == [
@@ -69,6 +77,8 @@ def test_signatures():
         "csrf_protection",
         "csrf_exempt_prefixes",
         "debug",
+        "strict",
+        "unsafe",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     assert params["csrf_protection"].default is None
