@@ -194,9 +194,15 @@ class AppCors:
         """The application's origin -> options configuration in force."""
         return dict(self._state.config)
 
-    def add(self, routing_entity: _T, config: Config) -> _T:
+    def add(self, routing_entity: _T, config: Config | None = None) -> _T:
         """Give one resource, route (one method of a resource) or sub-application its own
         configuration, merged over the application's: its entries win."""
+        if config is None:
+            raise TypeError(
+                "AppCors.add() gives a route its own configuration: add(route, {origin: "
+                "ResourceOptions(...)}). Every route already has enable()'s configuration "
+                "without add(); exclude(route) takes one out."
+            )
         key, subapp = _key(routing_entity)
         parsed = compile_config(config, strict=True, unsafe=self._unsafe)
         self._change(overrides={**self._state.overrides, key: (subapp, parsed)})
@@ -366,6 +372,7 @@ def enable(
     csrf_protection: bool | None = None,
     csrf_exempt_prefixes: Iterable[str] = (),
     debug: bool | None = None,
+    defaults: None = None,
 ) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
@@ -392,7 +399,21 @@ def enable(
 
     *debug* turns debug mode on (:attr:`AppCors.debug`, docs/debugging.md): never in
     production, as refusals then say what would be allowed.
+
+    *defaults* is not a parameter: given (as with ``setup``), it raises a ``TypeError``
+    that says how to pass the configuration.
     """
+    if defaults is not None:
+        raise TypeError(
+            "enable() takes the configuration as its second argument: "
+            "enable(app, {origin: ResourceOptions(...)}); defaults= is setup()'s, for route mode"
+        )
+    if app.frozen:
+        raise RuntimeError(
+            "aiohttp_cors.enable() must be called before the application starts (it adds a "
+            "middleware, and aiohttp freezes the application when it starts): call it where "
+            "the application is built"
+        )
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
     cors = AppCors(

@@ -317,3 +317,34 @@ def test_validate_is_enables_check_without_an_application():
     aiohttp_cors.validate(
         {"*": RO(allow_credentials=True)}, unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN
     )
+
+
+def test_enable_with_setups_keyword_says_how_to_write_it():
+    with pytest.raises(TypeError) as info:
+        aiohttp_cors.enable(web.Application(), defaults={ORIGIN: RO()})  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "enable() takes the configuration as its second argument: "
+        "enable(app, {origin: ResourceOptions(...)}); defaults= is setup()'s, for route mode"
+    )
+
+
+def test_app_cors_add_without_a_configuration_says_what_it_is_for():
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {ORIGIN: RO()})
+    with pytest.raises(TypeError, match=r"gives a route its own configuration: add\(route, "):
+        cors.add(app.router.add_get("/x", ok))
+    with pytest.raises(TypeError, match=r"exclude\(route\) takes one out"):
+        cors.add(app.router.add_get("/y", ok), None)
+
+
+async def test_enable_on_a_started_application_says_when_to_call_it():
+    app = web.Application()
+    app.router.add_get("/x", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()  # aiohttp freezes the application here
+    try:
+        with pytest.raises(RuntimeError, match=r"must be called before the application starts"):
+            aiohttp_cors.enable(app, {ORIGIN: RO()})
+        assert aiohttp_cors.APP_CORS_KEY not in app
+    finally:
+        await runner.cleanup()
