@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ._app import APP_CORS_KEY, AppCors, enable
 from ._cached import CachedOrigins
-from ._config import CorsConfigError, Unsafe
+from ._config import CorsConfigError, Unsafe, validate
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import Config, ResourceOptions
@@ -51,6 +51,7 @@ __all__ = (
     "custom_cors",
     "enable",
     "setup",
+    "validate",
 )
 
 
@@ -60,6 +61,9 @@ def setup(
     defaults: Config | None = None,
     csrf_protection: bool | None = None,
     csrf_exempt_prefixes: Iterable[str] = (),
+    debug: bool | None = None,
+    strict: bool = False,
+    unsafe: Unsafe = Unsafe.NONE,
 ) -> CorsConfig:
     """Create the application's ``CorsConfig`` and store it in ``app[APP_CONFIG_KEY]``.
 
@@ -67,13 +71,22 @@ def setup(
     with ``cors.add`` that a page of another origin sent, unless their policy allows
     that origin (docs/csrf.md); left at ``None``, it follows the enclosing
     application. *csrf_exempt_prefixes* lists path prefixes whose routes take
-    cross-site requests all the same.
+    cross-site requests all the same. *debug* turns debug mode on
+    (:attr:`CorsConfig.debug`, docs/debugging.md).
+
+    *strict* checks ``defaults`` and every configuration given to ``add`` as
+    :func:`enable` does: one :class:`CorsConfigError` listing every problem. Without
+    it, 0.8.1's errors are raised and every other problem is logged at WARNING, in the
+    same words. *unsafe* names deliberate exceptions, as for :func:`enable`.
     """
     cors = CorsConfig(
         app,
         defaults=defaults,
         csrf_protection=csrf_protection,
         csrf_exempt_prefixes=csrf_exempt_prefixes,
+        debug=debug,
+        strict=strict,
+        unsafe=unsafe,
     )
     app[APP_CONFIG_KEY] = cors
     return cors

@@ -124,10 +124,12 @@ class AppCors:
         guard_websockets: bool | None = None,
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
+        debug: bool | None = None,
     ) -> None:
         flags = (
             ("allow_private_network", allow_private_network),
             ("guard_websockets", guard_websockets),
+            ("debug", debug),
         )
         problems = [
             f"{name}={flag!r}: give True or False"
@@ -151,6 +153,8 @@ class AppCors:
         )
         app.middlewares.insert(0, _middleware(self._engine))
         app.on_startup.append(self._install_options)
+        if debug is not None:
+            engine.debug = debug
 
     @property
     def _state(self) -> _Snapshot:
@@ -173,13 +177,32 @@ class AppCors:
         self._change(guard_websockets=value)
 
     @property
+    def debug(self) -> bool:
+        """Debug mode: a refused request says why in ``X-CORS-Error``, and a preflight
+        refused for its method or a request header is answered so that the browser's
+        console names it (docs/debugging.md). Switchable while serving."""
+        return self._engine.debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise CorsConfigError([f"debug={value!r}: give True or False"])
+        self._engine.debug = value
+
+    @property
     def config(self) -> Mapping[OriginKey, ResourceOptions]:
         """The application's origin -> options configuration in force."""
         return dict(self._state.config)
 
-    def add(self, routing_entity: _T, config: Config) -> _T:
+    def add(self, routing_entity: _T, config: Config | None = None) -> _T:
         """Give one resource, route (one method of a resource) or sub-application its own
         configuration, merged over the application's: its entries win."""
+        if config is None:
+            raise TypeError(
+                "AppCors.add() gives a route its own configuration: add(route, {origin: "
+                "ResourceOptions(...)}). Every route already has enable()'s configuration "
+                "without add(); exclude(route) takes one out."
+            )
         key, subapp = _key(routing_entity)
         parsed = compile_config(config, strict=True, unsafe=self._unsafe)
         self._change(overrides={**self._state.overrides, key: (subapp, parsed)})
@@ -348,6 +371,8 @@ def enable(
     guard_websockets: bool | None = None,
     csrf_protection: bool | None = None,
     csrf_exempt_prefixes: Iterable[str] = (),
+    debug: bool | None = None,
+    defaults: None = None,
 ) -> AppCors:
     """Enable CORS for every route of *app*, including routes added later.
 
@@ -371,7 +396,24 @@ def enable(
     application. *csrf_exempt_prefixes* lists path prefixes (``"/webhooks"``) whose
     routes take cross-site requests all the same; :meth:`AppCors.csrf_exempt` names
     single routes or resources.
+
+    *debug* turns debug mode on (:attr:`AppCors.debug`, docs/debugging.md): never in
+    production, as refusals then say what would be allowed.
+
+    *defaults* is not a parameter: given (as with ``setup``), it raises a ``TypeError``
+    that says how to pass the configuration.
     """
+    if defaults is not None:
+        raise TypeError(
+            "enable() takes the configuration as its second argument: "
+            "enable(app, {origin: ResourceOptions(...)}); defaults= is setup()'s, for route mode"
+        )
+    if app.frozen:
+        raise RuntimeError(
+            "aiohttp_cors.enable() must be called before the application starts (it adds a "
+            "middleware, and aiohttp freezes the application when it starts): call it where "
+            "the application is built"
+        )
     if APP_CORS_KEY in app:
         raise ValueError(f"app-wide CORS is already enabled for {app!r}")
     cors = AppCors(
@@ -382,6 +424,7 @@ def enable(
         guard_websockets,
         csrf_protection,
         csrf_exempt_prefixes,
+        debug,
     )
     app[APP_CORS_KEY] = cors
     return cors

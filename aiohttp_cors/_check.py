@@ -18,7 +18,7 @@ from typing import TextIO
 import aiohttp
 
 from ._decision import PREFLIGHT_FAILED
-from ._headers import ACAO
+from ._headers import ACAO, ACEH
 from .model import STAR_COVERS_AUTHORIZATION, Answer, PageRequest, Verdict, decide
 
 EXIT_READABLE = 0
@@ -35,8 +35,10 @@ async def exchange(
     url: str,
     request: PageRequest,
     star_authorization: bool = STAR_COVERS_AUTHORIZATION,
+    body: bytes | None = None,
 ) -> tuple[Answer | None, Answer | None, Verdict]:
-    """Send what a browser would send for *request*; the answers and the verdict."""
+    """Send what a browser would send for *request* (with *body*, if given); the answers
+    and the verdict."""
     preflight: Answer | None = None
     if request.needs_preflight():
         async with session.request(
@@ -47,7 +49,11 @@ async def exchange(
         if verdict.stage == "preflight":
             return preflight, None, verdict
     async with session.request(
-        request.sent_method, url, headers=request.actual_headers(), allow_redirects=False
+        request.sent_method,
+        url,
+        headers=request.actual_headers(),
+        data=body,
+        allow_redirects=False,
     ) as response:
         actual = await _answer(response)
     verdict = decide(request, preflight, actual, star_authorization=star_authorization)
@@ -137,6 +143,20 @@ def suggestion(verdict: Verdict, request: PageRequest, answer: Answer | None) ->
     return "Check that the server is reachable and answers."
 
 
+def _unread(name: str, answer: Answer, request: PageRequest) -> str:
+    """Why a page cannot read the response header *name*, and what to do."""
+    if name.lower() in ("set-cookie", "set-cookie2"):
+        return "never readable by a page (browsers hide it): the browser stores the cookie"
+    if name.lower() not in answer.names():
+        return "not in the response: the handler does not send it (exposing it cannot help)"
+    listed = [value.strip() for value in (answer.get(ACEH) or "").split(",")]
+    star = " ('*' does not count with credentials)" if request.credentials and "*" in listed else ""
+    return (
+        f"in the response but not exposed{star}: the page reads null. "
+        f"Add {name!r} to expose_headers."
+    )
+
+
 def _header(text: str) -> tuple[str, str]:
     name, _, value = text.partition(":")
     if not name.strip():
@@ -181,6 +201,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--credentials", action="store_true", help="credentials: 'include' (cookies, auth)"
     )
+    check.add_argument("--body", help="a body the request carries (text)")
+    check.add_argument(
+        "--read-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a response header the page reads: is it exposed? (repeatable)",
+    )
     check.add_argument(
         "--spec",
         action="store_true",
@@ -213,10 +241,11 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         credentials=args.credentials,
     )
     timeout = aiohttp.ClientTimeout(total=args.timeout)
+    body = None if args.body is None else args.body.encode()
     async with aiohttp.ClientSession(
         timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
-        preflight, actual, verdict = await exchange(session, args.url, request, not args.spec)
+        preflight, actual, verdict = await exchange(session, args.url, request, not args.spec, body)
     mode = "with credentials" if request.credentials else "without credentials"
     print(f"{request.sent_method} {args.url} from {request.origin}, {mode}", file=out)
     if request.needs_preflight():
@@ -227,7 +256,11 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
     if verdict.readable:
         names = ", ".join(sorted(verdict.exposed)) or "none"
         print(f"verdict: READABLE (response headers the page can read: {names})", file=out)
-        return EXIT_READABLE
+        assert actual is not None
+        unread = [name for name in args.read_header if name.lower() not in verdict.exposed]
+        for name in unread:
+            print(f"header {name}: {_unread(name, actual, request)}", file=out)
+        return EXIT_BLOCKED if unread else EXIT_READABLE
     answer = preflight if verdict.stage == "preflight" else actual
     print(f"verdict: BLOCKED at the {verdict.stage}: {verdict.reason}", file=out)
     print(f"suggestion: {suggestion(verdict, request, answer)}", file=out)

@@ -21,7 +21,7 @@ from ._headers import FORBIDDEN_REQUEST_HEADERS, SAFELISTED_RESPONSE_HEADERS, TO
 from ._origins import OriginKey, parse_origin
 from .resource_options import ResourceOptions, parse_options
 
-__all__ = ("CorsConfigError", "Unsafe", "compile_config")
+__all__ = ("CorsConfigError", "Unsafe", "compile_config", "problems_in", "validate")
 
 #: Methods a browser refuses to send (Fetch), whatever the server allows.
 FORBIDDEN_METHODS: Final = frozenset({"CONNECT", "TRACE", "TRACK"})
@@ -126,6 +126,23 @@ def compile_config(
     return compiled
 
 
+def validate(config: object, *, unsafe: Unsafe = Unsafe.NONE) -> None:
+    """Check an origin -> options configuration as :func:`aiohttp_cors.enable` does:
+    raise one :class:`CorsConfigError` listing every problem, each with its fix."""
+    compile_config(config, strict=True, unsafe=unsafe)
+
+
+def problems_in(config: object, unsafe: Unsafe = Unsafe.NONE) -> list[str]:
+    """What :func:`validate` would say about *config* (nothing: ``[]``)."""
+    try:
+        validate(config, unsafe=unsafe)
+    except CorsConfigError as error:
+        return error.problems
+    except ValueError as error:  # what route mode's own checks raise first
+        return [str(error)]
+    return []
+
+
 def _origin_problems(
     written: object, key: OriginKey, options: ResourceOptions, unsafe: Unsafe
 ) -> list[str]:
@@ -206,6 +223,13 @@ def _only_repeats(items: Any) -> bool:
 def _option_problems(key: object, options: ResourceOptions) -> list[str]:
     problems = []
     where = f"in the options of {key!r}"
+    for option in ("allow_methods", "allow_headers", "expose_headers"):
+        names = getattr(options, option)
+        if isinstance(names, frozenset) and "*" in names:
+            problems.append(
+                f"{option} {where}: ['*'] names a {option.split('_')[1][:-1]} called '*', "
+                f"which nothing has: did you mean {option}='*' (any)?"
+            )
     if isinstance(options.allow_methods, frozenset):
         for method in sorted(options.allow_methods):
             if not TOKEN_RE.fullmatch(method):

@@ -12,6 +12,7 @@ from typing import Final
 from multidict import CIMultiDict
 
 from ._headers import (
+    ACAC,
     ACAH,
     ACAM,
     ACAO,
@@ -31,6 +32,8 @@ MALFORMED_REQUEST_HEADERS: Final = (
     "'Access-Control-Request-Headers' header is malformed or too long"
 )
 SEVERAL_ORIGINS: Final = "the request has several 'Origin' headers"
+#: The response header that says why CORS refused, in debug mode.
+ERROR_HEADER: Final = "X-CORS-Error"
 
 
 def printable(value: str, limit: int = 200) -> str:
@@ -61,6 +64,15 @@ def origin_not_allowed(origin: str, no_origins: bool) -> str:
     )
 
 
+def credentials_not_allowed(origin: str) -> str:
+    """Why a request with credentials (cookies, ``Authorization``) cannot read the
+    response, for debug mode."""
+    return (
+        f"credentials are not allowed for '{printable(origin)}' origin "
+        "(allow_credentials=False): a page that sends them cannot read the response"
+    )
+
+
 def preflight(
     options: ResourceOptions,
     origin: str,
@@ -75,14 +87,7 @@ def preflight(
     *served* the methods that count as allowed when ``allow_methods=None``.
     """
     compiled = options._compiled
-    methods = compiled.methods
-    if methods is not None:
-        method_ok = method in methods
-    elif compiled.any_method:
-        method_ok = TOKEN_RE.fullmatch(method) is not None
-    else:
-        method_ok = method in served
-    if not method_ok:
+    if not method_allowed(options, method, served):
         return method_not_allowed(method, origin)
     requested = parse_request_headers(requested_headers)
     if requested is None:
@@ -97,6 +102,47 @@ def preflight(
         answer.append((ACAH, requested.value))
     answer.append((VARY, vary))
     return answer
+
+
+def method_allowed(options: ResourceOptions, method: str, served: Container[str]) -> bool:
+    """Whether *options* allow *method* (*served*: what ``allow_methods=None`` allows)."""
+    compiled = options._compiled
+    methods = compiled.methods
+    if methods is not None:
+        return method in methods
+    if compiled.any_method:
+        return TOKEN_RE.fullmatch(method) is not None
+    return method in served
+
+
+def debug_preflight(
+    options: ResourceOptions | None, origin: str, method: str, served: Container[str], reason: str
+) -> list[tuple[str, str]]:
+    """The CORS headers of a preflight refused for its method or a request header, in
+    debug mode: those of the origin, which is allowed, and the methods and request
+    headers it may use, without the one that was refused. A browser then names that
+    method or header itself. No ``Access-Control-Max-Age``: nothing refused is cached.
+    Nothing (a 403 then) for an origin not allowed (*options* ``None``), for headers no
+    browser sends (*reason*), and for a refused ``GET``, ``HEAD`` or ``POST``, which a
+    browser would take as allowed whatever the list says.
+    """
+    if options is None or reason == MALFORMED_REQUEST_HEADERS:
+        return []
+    passed = method_allowed(options, method, served)
+    if not passed and method in ("GET", "HEAD", "POST"):
+        return []  # browsers never check these against Access-Control-Allow-Methods
+    compiled = options._compiled
+    methods = set(compiled.methods or ())
+    if passed:
+        methods.add(method)  # a header is what was refused
+    headers: list[tuple[str, str]] = [(ACAO, origin)]
+    if compiled.credentials:
+        headers.append((ACAC, "true"))
+    if methods:
+        headers.append((ACAM, ", ".join(sorted(methods))))
+    if compiled.allowed_headers:
+        headers.append((ACAH, ", ".join(sorted(compiled.allowed_headers))))
+    return headers
 
 
 def finish_actual(

@@ -25,8 +25,11 @@ from typing import Any, Final, Protocol, cast
 from aiohttp import hdrs, web
 
 from ._decision import (
+    ERROR_HEADER,
     PREFLIGHT_FAILED,
     SEVERAL_ORIGINS,
+    credentials_not_allowed,
+    debug_preflight,
     finish_actual,
     logged,
     method_not_allowed,
@@ -195,6 +198,8 @@ class Engine:
         self.csrf_protection: bool | None = None
         self.csrf_exempt: set[object] = set()
         self.csrf_exempt_prefixes: tuple[str, ...] = ()
+        #: Debug mode: refusals say why, on the wire (docs/debugging.md).
+        self.debug = False
         #: Whether the application has sub-applications (app-wide mode sets it at start-up).
         self.nested = False
         #: Whether route mode's guard watches the application's router (``guard_routing``).
@@ -397,6 +402,7 @@ class Engine:
             options = await found.settle() if isinstance(found, Pending) else found
             answer = scope.answer(options, origin, method, lines, vary)
         else:
+            options = None  # not needed: found again below in debug mode
             requested = lines[0] if len(lines) == 1 else tuple(lines[:_KEY_LINES]) if lines else ()
             key = (origin, method, requested, vary)
             answer = scope.answers.get(key)  # type: ignore[assignment]
@@ -404,9 +410,15 @@ class Engine:
                 answer = scope.answer(policy.match(origin), origin, method, lines, vary)
                 scope.answers.put(key, answer, len(origin) + len(method) + sum(map(len, lines)))
         if isinstance(answer, str):
+            apps = match_info.apps
+            if self.debug or (len(apps) > 1 and debugging(apps)):
+                if not policy.asks:
+                    options = policy.match(origin)
+                shown = debug_preflight(options, origin, method, scope.methods, answer)
+                return refuse(request, answer, vary, target[1], shown)
             return refuse(request, answer, vary, target[1])
         if len(headers.getall(ORIGIN)) > 1:  # asked only of an allowed origin (0.1 us)
-            return refuse(request, SEVERAL_ORIGINS, vary, target[1])
+            return refuse(request, SEVERAL_ORIGINS, vary, target[1], self.debug_shown(request))
         if ACRPN in headers:
             answer = _private_network(request, private_network, answer)
         return PreflightAnswer(headers=answer)
@@ -434,8 +446,15 @@ class Engine:
             resource = request.match_info.route.resource
             if any(resource in e.routes for e in engines(request.match_info.apps)):
                 # Route mode answers every preflight of its resources (as 0.8.1 did).
-                return refuse(request, method_not_allowed(method, origin))
+                reason = method_not_allowed(method, origin)
+                return refuse(request, reason, shown=self.debug_shown(request))
         raise web.HTTPMethodNotAllowed(request.method, self.path_methods(request))
+
+    def debug_shown(self, request: web.Request) -> list[tuple[str, str]] | None:
+        """What :func:`refuse` shows beyond the 403 in debug mode: nothing more (``[]``),
+        or ``None`` when debug mode is off."""
+        apps = request.match_info.apps
+        return [] if self.debug or (len(apps) > 1 and debugging(apps)) else None
 
     def path_methods(self, request: web.Request) -> set[str]:
         """What the 405 of a plain ``OPTIONS`` lists: the methods the resource serves."""
@@ -478,15 +497,42 @@ class Engine:
             several = options is not None and len(headers.getall(ORIGIN)) > 1
             if several:
                 options = None
-            if options is None and logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "CORS: %s for %s %s (resource %s): no CORS headers sent",
-                    SEVERAL_ORIGINS if several else f"origin {logged(origin)} is not allowed",
-                    logged(method),
-                    logged(request.path),
-                    describe(request),
-                )
+            if options is None:
+                debug = self.debug or (len(apps) > 1 and debugging(apps))
+                if debug or logger.isEnabledFor(logging.DEBUG):
+                    reason = (
+                        SEVERAL_ORIGINS if several else origin_not_allowed(origin, policy.empty)
+                    )
+                    self._explain(request, response, reason, debug)
+            elif (
+                (self.debug or (len(apps) > 1 and debugging(apps)))
+                and not options.allow_credentials
+                and (hdrs.COOKIE in headers or hdrs.AUTHORIZATION in headers)
+            ):
+                reason = credentials_not_allowed(origin)
+                self._explain(request, response, reason, True, "no Allow-Credentials sent")
         finish_actual(options, origin, response.headers)
+
+    @staticmethod
+    def _explain(
+        request: web.Request,
+        response: web.StreamResponse,
+        reason: str,
+        debug: bool,
+        outcome: str = "no CORS headers sent",
+    ) -> None:
+        """Say why a page cannot read an actual response: at DEBUG, and in debug mode in
+        ``X-CORS-Error``."""
+        logger.debug(
+            "CORS: %s for %s %s (resource %s): %s",
+            reason,
+            logged(request.method),
+            logged(request.path),
+            describe(request),
+            outcome,
+        )
+        if debug:
+            response.headers[ERROR_HEADER] = reason
 
 
 def _override(routes: dict[Any, Scope], resource: object, method: str) -> Scope | None:
@@ -519,8 +565,14 @@ def refuse(
     reason: str,
     vary: str = PREFLIGHT_VARY,
     resource: web.AbstractResource | None = None,
+    shown: list[tuple[str, str]] | None = None,
 ) -> web.StreamResponse:
-    """The 403 of a refused preflight, its reason logged at DEBUG."""
+    """The 403 of a refused preflight, its reason logged at DEBUG.
+
+    In debug mode (*shown* given), the reason also goes out in ``X-CORS-Error``, and
+    when *shown* holds the CORS headers of the origin (:func:`debug_preflight`) they
+    go out with a 200, so that the browser names the method or header refused.
+    """
     if logger.isEnabledFor(logging.DEBUG):
         sent = request.headers
         logger.debug(
@@ -535,13 +587,25 @@ def refuse(
             logged(reason),
         )
     # The body as bytes, its type set: what text= would send, 0.2 us sooner.
-    headers = {VARY: vary, hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"}
-    return PreflightAnswer(status=403, body=(PREFLIGHT_FAILED + reason).encode(), headers=headers)
+    headers: dict[str, str] = {VARY: vary, hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"}
+    status = 403
+    if shown is not None:
+        headers[ERROR_HEADER] = reason
+        headers.update(shown)
+        status = 200 if shown else 403
+    return PreflightAnswer(
+        status=status, body=(PREFLIGHT_FAILED + reason).encode(), headers=headers
+    )
 
 
 def installed(route: web.AbstractRoute) -> bool:
     """Whether *route* is an ``OPTIONS`` route this library installed."""
     return getattr(route.handler, "__func__", None) is Engine.answer_options
+
+
+def debugging(apps: Sequence[web.Application]) -> bool:
+    """Whether an application the request goes through is in debug mode."""
+    return any(engine.debug for engine in engines(apps))
 
 
 def engines(apps: Sequence[web.Application]) -> list[Engine]:

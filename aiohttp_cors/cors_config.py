@@ -11,9 +11,9 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from . import _csrf
-from ._config import CorsConfigError, compile_config
-from ._decision import finish_actual, origin_not_allowed, preflight
-from ._engine import PreflightAnswer, engine_of, refuse
+from ._config import CorsConfigError, Unsafe, compile_config, problems_in
+from ._decision import debug_preflight, finish_actual, origin_not_allowed, preflight
+from ._engine import PreflightAnswer, engine_of, logger, refuse
 from ._headers import ACRH, ACRM, ORIGIN, PREFLIGHT_VARY
 from ._origins import parse_origin
 from ._policy import OriginPolicy, merged
@@ -113,7 +113,13 @@ class CorsConfig:
         router_adapter: AbstractRouterAdapter | None = None,
         csrf_protection: bool | None = None,
         csrf_exempt_prefixes: Iterable[str] = (),
+        debug: bool | None = None,
+        strict: bool = False,
+        unsafe: Unsafe = Unsafe.NONE,
     ) -> None:
+        _check_debug(debug)
+        self._strict = strict
+        self._unsafe = unsafe
         if router_adapter is not None and (csrf_protection is not None or csrf_exempt_prefixes):
             raise CorsConfigError(
                 [
@@ -130,13 +136,31 @@ class CorsConfig:
                 _csrf.guard_routing(engine)
                 engine.routing_guarded = True
         self._app = app
-        self._defaults = _Defaults(compile_config(defaults), self._defaults_changed)
+        self._defaults = _Defaults(self._compiled(defaults, "defaults"), self._defaults_changed)
         self._builtin: UrlDispatcherAdapter | None = None
         self._router_adapter = router_adapter
+        self._debug = False
         if router_adapter is None:
             self._builtin = UrlDispatcherAdapter(app, self._defaults)
         else:
             app.on_response_prepare.append(self._on_response_prepare)
+        if debug is not None:
+            self.debug = debug
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode: a refused request says why in ``X-CORS-Error``, and a preflight
+        refused for its method or a request header is answered so that the browser's
+        console names it (docs/debugging.md). Switchable while serving."""
+        return engine_of(self._app).debug if self._builtin is not None else self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise CorsConfigError([f"debug={value!r}: give True or False"])
+        if self._builtin is not None:
+            engine_of(self._app).debug = value
+        self._debug = value
 
     @property
     def defaults(self) -> dict[str, ResourceOptions]:
@@ -145,12 +169,26 @@ class CorsConfig:
 
     @defaults.setter
     def defaults(self, config: Config | None) -> None:
-        self._defaults = _Defaults(compile_config(config), self._defaults_changed)
+        self._defaults = _Defaults(self._compiled(config, "defaults"), self._defaults_changed)
         self._defaults_changed()
 
     def _defaults_changed(self) -> None:
         if self._builtin is not None:
             self._builtin.set_defaults(self._defaults)
+
+    def _compiled(self, config: Config | None, where: str) -> dict[Any, ResourceOptions]:
+        """*config* compiled: with ``strict``, every problem an error as in ``enable()``;
+        without, 0.8.1's errors, and a WARNING for each other problem, in the same words."""
+        if self._strict:
+            return compile_config(config, strict=True, unsafe=self._unsafe)
+        compiled = compile_config(config)
+        for problem in problems_in(config, self._unsafe):
+            logger.warning(
+                "CORS configuration (%s): %s (setup(..., strict=True) makes this an error)",
+                where,
+                problem,
+            )
+        return compiled
 
     def csrf_exempt(self, routing_entity: _T) -> _T:
         """Let cross-site pages send unsafe requests to this route or resource (a payment
@@ -171,7 +209,8 @@ class CorsConfig:
                 DeprecationWarning,
                 stacklevel=2,
             )
-        parsed = compile_config(config) if config is not None else _NO_CONFIG
+        where = f"add({_shown(routing_entity)})"
+        parsed = self._compiled(config, where) if config is not None else _NO_CONFIG
         if self._builtin is not None:
             self._builtin.add(routing_entity, parsed)
         else:
@@ -204,7 +243,11 @@ class CorsConfig:
             lines = headers.getall(ACRH, [])
             answer = preflight(options, origin, method, lines, served, PREFLIGHT_VARY)
         if isinstance(answer, str):
-            return refuse(request, answer)
+            shown = None
+            if self._debug:
+                served = (method,) if config else ()
+                shown = debug_preflight(options, origin, method, served, answer)
+            return refuse(request, answer, shown=shown)
         return PreflightAnswer(headers=answer)
 
     async def _on_response_prepare(
@@ -219,6 +262,21 @@ class CorsConfig:
         origin = request.headers.get(ORIGIN)
         options = None if origin is None else await policy.options_for(origin, request)
         finish_actual(options, origin, response.headers)
+
+
+def _shown(routing_entity: object) -> str:
+    """A route or resource as a developer wrote it: ``GET /items/{id}``."""
+    route = routing_entity if isinstance(routing_entity, web.AbstractRoute) else None
+    resource = route.resource if route is not None else routing_entity
+    path = getattr(resource, "canonical", None)
+    if path is None:
+        return repr(routing_entity)
+    return f"{route.method} {path}" if route is not None else path
+
+
+def _check_debug(value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise CorsConfigError([f"debug={value!r}: give True or False"])
 
 
 #: Where ``setup`` stores the application's ``CorsConfig``.

@@ -35,7 +35,10 @@ def _names(option: str, value: object) -> str | frozenset[str]:
                         f"{option!r} must not contain control characters, got {name!r}"
                     )
             return names
-    raise ValueError(f"{option!r} must be either '*', or sequence of strings, got '{value!r}'")
+    hint = f": did you mean ({value!r},)?" if isinstance(value, str) else ""
+    raise ValueError(
+        f"{option!r} must be either '*', or sequence of strings, got '{value!r}'{hint}"
+    )
 
 
 class ResourceOptions(_Fields):

@@ -15,7 +15,7 @@ import aiohttp_cors
 from aiohttp_cors import APP_CONFIG_KEY, CorsConfig, CorsViewMixin, ResourceOptions, custom_cors
 from aiohttp_cors.abc import AbstractRouterAdapter
 
-from .conftest import ORIGIN, ok, preflight_headers
+from .conftest import ORIGIN, OTHER, ok, preflight_headers
 
 
 def test_names_and_metadata():
@@ -59,7 +59,15 @@ def test_signatures():
     assert str(inspect.signature(aiohttp_cors.setup)).startswith("(app: ")
     params = inspect.signature(aiohttp_cors.setup).parameters
     assert params["defaults"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert list(params) == ["app", "defaults", "csrf_protection", "csrf_exempt_prefixes"]
+    assert list(params) == [
+        "app",
+        "defaults",
+        "csrf_protection",
+        "csrf_exempt_prefixes",
+        "debug",
+        "strict",
+        "unsafe",
+    ]
     params = inspect.signature(CorsConfig).parameters
     # 0.8.1's parameters first; the write guard's after them, keyword-only, off by default.
     assert list(params) == [
@@ -68,12 +76,17 @@ def test_signatures():
         "router_adapter",
         "csrf_protection",
         "csrf_exempt_prefixes",
+        "debug",
+        "strict",
+        "unsafe",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     assert params["csrf_protection"].default is None
+    assert params["debug"].default is None
     params = inspect.signature(aiohttp_cors.enable).parameters
-    assert params["csrf_protection"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert params["csrf_protection"].default is None
+    for name in ("csrf_protection", "debug"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[name].default is None
     params = inspect.signature(CorsConfig.add).parameters
     assert list(params) == ["self", "routing_entity", "config", "webview"]
     assert params["config"].default is None
@@ -327,6 +340,28 @@ async def test_custom_router_adapter(aiohttp_client, adapter_class):
     resp = await client.get("/plain", headers={"Origin": ORIGIN})
     assert "Access-Control-Allow-Origin" not in resp.headers
     assert adapter.webview == [False]
+
+
+async def test_custom_router_adapter_in_debug_mode(aiohttp_client):
+    app = web.Application()
+    cors = CorsConfig(app, router_adapter=RecordingAdapter(), debug=True)
+    options = ResourceOptions(allow_headers=("X-A",), allow_methods=("PUT",))
+    cors.add(app.router.add_put("/x", ok), {ORIGIN: options})
+    client = await aiohttp_client(app)
+    assert cors.debug is True
+    resp = await client.options("/x", headers=preflight_headers(method="PUT", headers="x-b"))
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert resp.headers["Access-Control-Allow-Methods"] == "PUT"
+    assert resp.headers["Access-Control-Allow-Headers"] == "x-a"
+    assert resp.headers["X-CORS-Error"] == "headers are not allowed: X-B"
+    resp = await client.options("/x", headers=preflight_headers(origin=OTHER))
+    assert resp.status == 403
+    assert resp.headers["X-CORS-Error"] == f"origin '{OTHER}' is not allowed"
+    cors.debug = False
+    resp = await client.options("/x", headers=preflight_headers(method="PUT", headers="x-b"))
+    assert resp.status == 403
+    assert "X-CORS-Error" not in resp.headers
 
 
 def test_custom_router_adapter_receives_webview():

@@ -211,3 +211,66 @@ async def test_the_transcripts_in_the_debugging_guide_are_real():
     finally:
         await page_runner.cleanup()
         await api_runner.cleanup()
+
+
+async def test_read_header_says_whether_the_page_can_read_it(aiohttp_server):
+    app = web.Application()
+    aiohttp_cors.enable(
+        app,
+        {
+            PAGE: ResourceOptions(expose_headers=("X-Total",)),
+            "https://star.example": ResourceOptions(allow_credentials=True),
+        },
+    )
+
+    async def star(request: web.Request) -> web.Response:
+        # A literal '*' (set by the handler), which browsers ignore with credentials.
+        headers = {"X-Page": "1", "Access-Control-Expose-Headers": "*"}
+        return web.Response(text="[]", headers=headers)
+
+    async def items(request: web.Request) -> web.Response:
+        return web.Response(text="[]", headers={"X-Total": "0", "X-Page": "1", "Set-Cookie": "a=1"})
+
+    app.router.add_get("/items", items)
+    app.router.add_get("/star", star)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/items"))
+    status, out = await check(url, "--origin", PAGE, "--read-header", "X-Total")
+    assert status == 0, out
+    assert "header X-Total" not in out
+    status, out = await check(url, "--origin", PAGE, "--read-header", "x-page")
+    assert status == 1, out
+    assert "header x-page: in the response but not exposed: the page reads null. " in out
+    assert "Add 'x-page' to expose_headers." in out
+    status, out = await check(url, "--origin", PAGE, "--read-header", "X-Missing")
+    assert status == 1
+    assert "header X-Missing: not in the response: the handler does not send it" in out
+    status, out = await check(url, "--origin", PAGE, "--read-header", "Set-Cookie")
+    assert status == 1
+    assert "never readable by a page" in out
+    url = str(server.make_url("/star"))
+    args = ("--origin", "https://star.example", "--read-header", "X-Page")
+    status, out = await check(url, *args)
+    assert status == 0, out
+    status, out = await check(url, *args, "--credentials")
+    assert status == 1
+    assert "not exposed ('*' does not count with credentials)" in out
+
+
+async def test_body_is_sent_with_the_request(aiohttp_server):
+    received: list[bytes] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    aiohttp_cors.enable(app, {PAGE: ResourceOptions()})
+    app.router.add_post("/echo", echo)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/echo"))
+    status, out = await check(url, "--origin", PAGE, "--method", "POST", "--body", '{"a": 1}')
+    assert status == 0, out
+    status, out = await check(url, "--origin", PAGE, "--method", "POST")
+    assert status == 0, out
+    assert received == [b'{"a": 1}', b""]

@@ -30,7 +30,8 @@ def run_block(source: str) -> dict[str, Any]:
 
 # A block followed by "prints" and a text block must print exactly that.
 PRINTS = re.compile(
-    r"^```python\n(.*?)^```\n\nprints\n\n```text\n(.*?)^```", re.DOTALL | re.MULTILINE
+    r"^```python\n((?:(?!^```).)*?)^```\n\nprints\n\n```text\n(.*?)^```",
+    re.DOTALL | re.MULTILINE,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -186,6 +187,13 @@ def test_wildcard_on_own_domain_with_credentials_is_fine():
         (RO(expose_headers=["Content-Type"]), "'Content-Type' is always readable"),
         (RO(expose_headers=["X:Y"]), "'X:Y' is not a header name"),
         (RO(max_age=100_000), "100000 s is more than any browser keeps a preflight"),
+        (
+            RO(allow_headers=["*"]),
+            "allow_headers in the options of 'http://client.example': ['*'] names a header "
+            "called '*', which nothing has: did you mean allow_headers='*' (any)?",
+        ),
+        (RO(allow_methods=["*"]), "['*'] names a method called '*'"),
+        (RO(expose_headers=("*",)), "did you mean expose_headers='*' (any)?"),
     ],
 )
 def test_options_that_cannot_work(options, fragment):
@@ -239,3 +247,104 @@ def test_route_mode_stays_lenient():
         },
     )
     cors.add(app.router.add_get("/x", ok))
+
+
+@pytest.mark.parametrize("option", ["allow_headers", "expose_headers", "allow_methods"])
+def test_a_bare_string_gets_a_did_you_mean(option):
+    with pytest.raises(ValueError) as info:
+        RO(**{option: "X-Token"})
+    assert str(info.value).endswith("got ''X-Token'': did you mean ('X-Token',)?")
+
+
+MISTAKES = {
+    "*": RO(allow_credentials=True, allow_headers=["*"]),
+    "https://app.example/": RO(),
+    "app.example": RO(),
+}
+
+
+def test_route_mode_warns_once_per_problem_in_enables_words(caplog):
+    expected = problems_of(MISTAKES)
+    assert len(expected) == 4, expected
+    app = web.Application()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_cors"):
+        cors = aiohttp_cors.setup(app, defaults=MISTAKES)
+        cors.add(app.router.add_get("/x", ok), {"https://b.example:99999": RO()})
+        cors.add(app.router.add_get("/y", ok))  # no configuration of its own: nothing
+    messages = [record.getMessage() for record in caplog.records]
+    assert all(record.levelno == logging.WARNING for record in caplog.records)
+    assert len(messages) == 5, messages
+    for problem, message in zip(expected, messages, strict=False):
+        assert message == (
+            f"CORS configuration (defaults): {problem} "
+            "(setup(..., strict=True) makes this an error)"
+        )
+    assert messages[4].startswith("CORS configuration (add(GET /x)): 'https://b.example:99999'")
+
+
+def test_route_mode_strict_raises_every_problem_and_keeps_unsafe_choices():
+    with pytest.raises(CorsConfigError) as info:
+        aiohttp_cors.setup(web.Application(), defaults=MISTAKES, strict=True)
+    assert info.value.problems == problems_of(MISTAKES)
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, strict=True)
+    with pytest.raises(CorsConfigError, match="has a trailing slash"):
+        cors.add(app.router.add_get("/x", ok), {"https://app.example/": RO()})
+    with pytest.raises(CorsConfigError, match="has a trailing slash"):
+        cors.defaults = {"https://app.example/": RO()}
+    unsafe = Unsafe.CREDENTIALS_WITH_ANY_ORIGIN
+    aiohttp_cors.setup(
+        web.Application(), defaults={"*": RO(allow_credentials=True)}, strict=True, unsafe=unsafe
+    )
+
+
+def test_route_mode_unsafe_silences_its_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="aiohttp_cors"):
+        aiohttp_cors.setup(
+            web.Application(),
+            defaults={"*": RO(allow_credentials=True)},
+            unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN,
+        )
+    assert not caplog.records
+
+
+def test_validate_is_enables_check_without_an_application():
+    aiohttp_cors.validate({ORIGIN: RO(allow_headers="*")})
+    aiohttp_cors.validate(None)
+    with pytest.raises(CorsConfigError) as info:
+        aiohttp_cors.validate(MISTAKES)
+    assert info.value.problems == problems_of(MISTAKES)
+    aiohttp_cors.validate(
+        {"*": RO(allow_credentials=True)}, unsafe=Unsafe.CREDENTIALS_WITH_ANY_ORIGIN
+    )
+
+
+def test_enable_with_setups_keyword_says_how_to_write_it():
+    with pytest.raises(TypeError) as info:
+        aiohttp_cors.enable(web.Application(), defaults={ORIGIN: RO()})  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "enable() takes the configuration as its second argument: "
+        "enable(app, {origin: ResourceOptions(...)}); defaults= is setup()'s, for route mode"
+    )
+
+
+def test_app_cors_add_without_a_configuration_says_what_it_is_for():
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {ORIGIN: RO()})
+    with pytest.raises(TypeError, match=r"gives a route its own configuration: add\(route, "):
+        cors.add(app.router.add_get("/x", ok))
+    with pytest.raises(TypeError, match=r"exclude\(route\) takes one out"):
+        cors.add(app.router.add_get("/y", ok), None)
+
+
+async def test_enable_on_a_started_application_says_when_to_call_it():
+    app = web.Application()
+    app.router.add_get("/x", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()  # aiohttp freezes the application here
+    try:
+        with pytest.raises(RuntimeError, match=r"must be called before the application starts"):
+            aiohttp_cors.enable(app, {ORIGIN: RO()})
+        assert aiohttp_cors.APP_CORS_KEY not in app
+    finally:
+        await runner.cleanup()

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer, unused_port
+from aiohttp.test_utils import TestClient, TestServer, unused_port
 
-from aiohttp_cors._check import exchange, suggestion
 from aiohttp_cors.model import PageRequest
+from aiohttp_cors.testing import cors_verdict
 
 PAGE_HOST: Final = "127.0.0.1"
 API_HOST: Final = "localhost"
@@ -272,7 +271,8 @@ def console_code(console: list[str]) -> str | None:
 
 
 async def model_problems(page_origin: str, seen: Observation) -> list[str]:
-    """What ``check`` (the model fed a twin server's answers) says differently from Chromium."""
+    """What ``check`` and ``aiohttp_cors.testing`` (the model fed a twin server's answers,
+    through ``cors_verdict``) say differently from Chromium."""
     case = seen.case
     if case.websocket or case.before or case.repeat > 1:
         return []  # outside the model: WebSockets, the HTTP cache, the preflight cache
@@ -286,29 +286,34 @@ async def model_problems(page_origin: str, seen: Observation) -> list[str]:
     twin = case.build(page_origin)
     twin[LOG] = []
     twin[HITS] = []
-    server = TestServer(twin, host=PAGE_HOST)
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-            preflight, actual, verdict = await exchange(
-                session, str(server.make_url(case.path)), request
-            )
-    finally:
-        await server.close()
+    async with TestClient(TestServer(twin, host=PAGE_HOST)) as client:
+        verdict = await cors_verdict(
+            client,
+            case.path,
+            origin=request.origin,
+            method=request.method,
+            headers=request.headers,
+            credentials=request.credentials,
+        )
     browser_verdict = seen.seen.get("verdict")
     if verdict.readable is not (browser_verdict == "readable"):
         return [f"check says {verdict}, Chromium says {browser_verdict}"]
     if verdict.readable:
-        return []
+        # The response headers the page read: exactly those the model says it can.
+        return [
+            f"check says {name} is {'' if name.lower() in verdict.exposed else 'not '}"
+            f"readable, Chromium read {value!r}"
+            for name, value in seen.seen.get("headers", {}).items()
+            if (value is not None) is not (name.lower() in verdict.exposed)
+        ]
     code = console_code(seen.console)
     if code != verdict.code:
         return [f"check blames {verdict.code!r} ({verdict.reason}), Chromium {code!r}"]
     preflight_failed = any(entry[1] for entry in seen.log) and not seen.hits
     if preflight_failed is not (verdict.stage == "preflight"):
         return [f"check blocks at the {verdict.stage}, Chromium did not"]
-    advice = suggestion(verdict, request, preflight if verdict.stage == "preflight" else actual)
-    if case.says is not None and case.says not in advice:
-        return [f"check suggests {advice!r}, expected {case.says!r} in it"]
+    if case.says is not None and case.says not in verdict.suggestion:
+        return [f"check suggests {verdict.suggestion!r}, expected {case.says!r} in it"]
     return []
 
 
