@@ -17,6 +17,7 @@ from typing import TextIO
 
 import aiohttp
 
+from . import _audit
 from ._decision import PREFLIGHT_FAILED
 from ._headers import ACAO, ACEH
 from .model import STAR_COVERS_AUTHORIZATION, Answer, PageRequest, Verdict, decide
@@ -216,6 +217,20 @@ def _parser() -> argparse.ArgumentParser:
         "(Access-Control-Allow-Headers: * never covers Authorization)",
     )
     check.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    audit = commands.add_parser(
+        "audit",
+        help="list which origins may read each route",
+        description=(
+            "Load the application MODULE:ATTR names (an Application, or a function returning "
+            "one, sync or async) without serving it, and print one row per route and method: "
+            "the CORS mode, the origins that may read it and their options, the write guard, "
+            "and warnings. Exit status: 0, 1 with --fail-on warning when there are warnings, "
+            "2 when the application cannot be loaded."
+        ),
+    )
+    audit.add_argument("target", metavar="MODULE:ATTR", help="where the application is")
+    audit.add_argument("--json", action="store_true", help="print JSON (docs/audit.md)")
+    audit.add_argument("--fail-on", choices=["warning"], help="exit 1 when there is any warning")
     return parser
 
 
@@ -275,6 +290,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_ERROR if exit_.code else EXIT_READABLE
     stream = out or sys.stdout
+    if args.command == "audit":
+        try:
+            return _audit.run(args.target, args.json, args.fail_on, stream)
+        except (ImportError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_ERROR
     try:
         return asyncio.run(_run(args, stream))
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:

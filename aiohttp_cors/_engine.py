@@ -314,7 +314,7 @@ class Engine:
             if len(apps) == 1 and route.method == method:
                 self.route_scopes[route] = scope
             return scope
-        return self._actual_scope(request, (await self.serving(request, method))[0])
+        return self.actual_scope(request, (await self.serving(request, method))[0])
 
     def routed_scope(
         self, request: web.Request, route: web.AbstractRoute, apps: Sequence[web.Application]
@@ -323,11 +323,11 @@ class Engine:
         request going through *apps*; ``EXCLUDED`` where an exclusion says so."""
         method = request.method
         configured = self.configured_method(route, method)
-        return self._actual_scope(
+        return self.actual_scope(
             request, (apps, route.resource, configured or method, bool(configured))
         )
 
-    def _actual_scope(self, request: web.Request, target: Target) -> Scope | None:
+    def actual_scope(self, request: web.Request, target: Target) -> Scope | None:
         scope = self._chain_scope(request, target, False)
         if scope is not None and scope is not EXCLUDED and not target[3]:
             scope = scope.unserved()

@@ -123,6 +123,12 @@ def api_app(page_origin: str) -> web.Application:
     return app
 
 
+def api() -> web.Application:
+    """The API as ``./run demo`` serves it, for ``python -m aiohttp_cors audit
+    examples.demo:api`` (the page's origin on its default port)."""
+    return api_app("http://127.0.0.1:8080")
+
+
 def page_app(api_origin: str, page_origin: str) -> web.Application:
     """The page that calls the API from another origin."""
     html = PAGE.replace("__API__", api_origin).replace("__PAGE__", page_origin)
