@@ -415,8 +415,8 @@ class Engine:
                 if not policy.asks:
                     options = policy.match(origin)
                 shown = debug_preflight(options, origin, method, scope.methods, answer)
-                return refuse(request, answer, vary, target[1], shown)
-            return refuse(request, answer, vary, target[1])
+                return refuse(request, answer, vary, target[1], shown, policy)
+            return refuse(request, answer, vary, target[1], policy=policy)
         if len(headers.getall(ORIGIN)) > 1:  # asked only of an allowed origin (0.1 us)
             return refuse(request, SEVERAL_ORIGINS, vary, target[1], self.debug_shown(request))
         if ACRPN in headers:
@@ -500,9 +500,9 @@ class Engine:
             if options is None:
                 debug = self.debug or (len(apps) > 1 and debugging(apps))
                 if debug or logger.isEnabledFor(logging.DEBUG):
-                    reason = (
-                        SEVERAL_ORIGINS if several else origin_not_allowed(origin, policy.empty)
-                    )
+                    reason = SEVERAL_ORIGINS
+                    if not several:
+                        reason = origin_not_allowed(origin, policy.empty) + policy.near_miss(origin)
                     self._explain(request, response, reason, debug)
             elif (
                 (self.debug or (len(apps) > 1 and debugging(apps)))
@@ -566,14 +566,20 @@ def refuse(
     vary: str = PREFLIGHT_VARY,
     resource: web.AbstractResource | None = None,
     shown: list[tuple[str, str]] | None = None,
+    policy: OriginPolicy | None = None,
 ) -> web.StreamResponse:
     """The 403 of a refused preflight, its reason logged at DEBUG.
 
     In debug mode (*shown* given), the reason also goes out in ``X-CORS-Error``, and
     when *shown* holds the CORS headers of the origin (:func:`debug_preflight`) they
-    go out with a 200, so that the browser names the method or header refused.
+    go out with a 200, so that the browser names the method or header refused. Both
+    name the configured origin the request's nearly is, if *policy* has one.
     """
-    if logger.isEnabledFor(logging.DEBUG):
+    logging_on = logger.isEnabledFor(logging.DEBUG)
+    said = reason
+    if policy is not None and (logging_on or shown is not None):
+        said += policy.near_miss(request.headers.get(ORIGIN, ""))
+    if logging_on:
         sent = request.headers
         logger.debug(
             "CORS: preflight rejected for %s %s (resource %s, Origin %s, "
@@ -584,13 +590,13 @@ def refuse(
             logged(sent.get(ORIGIN)),
             logged(sent.get(ACRM)),
             logged(",".join(sent.getall(ACRH, ()))),
-            logged(reason),
+            logged(said),
         )
     # The body as bytes, its type set: what text= would send, 0.2 us sooner.
     headers: dict[str, str] = {VARY: vary, hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"}
     status = 403
     if shown is not None:
-        headers[ERROR_HEADER] = reason
+        headers[ERROR_HEADER] = said
         headers.update(shown)
         status = 200 if shown else 403
     return PreflightAnswer(

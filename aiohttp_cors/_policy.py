@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Iterator, Mapping
 from types import MethodType
 from typing import Any, Final
 
+from ._decision import printable
 from ._memo import Memo
-from ._origins import OriginKey, OriginPattern, Predicate, split_request_origin
+from ._origins import OriginKey, OriginPattern, Predicate, origin_parts, split_request_origin
 from .resource_options import ResourceOptions
 
 
@@ -36,6 +37,7 @@ class OriginPolicy:
         "beyond_exact",
         "empty",
         "exact",
+        "hosts",
         "matched",
         "patterns",
         "predicates",
@@ -78,6 +80,8 @@ class OriginPolicy:
         #: 1,000 wildcard patterns).
         self.matched: Memo[str, tuple[bool, ResourceOptions | None]] = Memo(1024, 256)
         self.empty = not (self.exact or self.patterns or self.predicates or self.star)
+        #: host -> the exact keys on it, made when a near miss is first looked for.
+        self.hosts: dict[str, list[tuple[str, tuple[str, str, str]]]] | None = None
 
     def match(self, origin: str) -> ResourceOptions | None:
         """The options for *origin*, ``None`` if not allowed, by lookups alone: for a
@@ -166,6 +170,33 @@ class OriginPolicy:
             if regex.fullmatch(origin):
                 return options
         return None
+
+    def near_miss(self, origin: str) -> str:
+        """For a log line about *origin*, refused: the configured exact origin it nearly
+        is (the same host, another scheme or port, a trailing slash, other case), as
+        ``" (the configuration has ..., which differs in ...)"``; ``""`` if none."""
+        parts = origin_parts(origin.rstrip("/"))
+        if parts is None or (not self.asks and self.match(origin) is not None):
+            return ""
+        if self.hosts is None:
+            self.hosts = {}
+            for key in self.exact:
+                key_parts = origin_parts(key.rstrip("/"))
+                if key_parts is not None:
+                    self.hosts.setdefault(key_parts[1], []).append((key, key_parts))
+        for key, (scheme, _, port) in self.hosts.get(parts[1], ()):
+            if key == origin:
+                continue
+            if scheme != parts[0]:
+                what = "the scheme"
+            elif port != parts[2]:
+                what = "the port"
+            elif key.endswith("/") or origin.endswith("/"):
+                what = "a trailing slash"
+            else:
+                what = "case"
+            return f" (the configuration has {printable(key)!r}, which differs in {what})"
+        return ""
 
     def as_config(self) -> dict[OriginKey, ResourceOptions]:
         """The policy as an origin -> options mapping."""

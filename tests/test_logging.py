@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from aiohttp import web
 
 import aiohttp_cors
@@ -57,3 +58,39 @@ async def test_nothing_is_logged_above_debug(aiohttp_client, caplog):
     await client.get("/x", headers={"Origin": OTHER})
     await client.options("/x", headers=preflight_headers(origin=OTHER))
     assert not caplog.records
+
+
+@pytest.mark.parametrize(
+    ("configured", "sent", "what"),
+    [
+        ("https://app.example:8443", "https://app.example", "the port"),
+        ("http://app.example", "https://app.example", "the scheme"),
+        ("https://app.example/", "https://app.example", "a trailing slash"),
+        ("https://app.example", "https://APP.example", "case"),
+    ],
+)
+async def test_a_refused_origin_names_the_configured_one_it_nearly_is(
+    aiohttp_client, caplog, configured, sent, what
+):
+    caplog.set_level(logging.DEBUG, logger="aiohttp_cors")
+    app = web.Application()
+    cors = aiohttp_cors.setup(
+        app, defaults={configured: ResourceOptions(), "https://other.example": ResourceOptions()}
+    )
+    cors.add(app.router.add_put("/x", ok))
+    client = await aiohttp_client(app)
+    caplog.clear()
+    await client.options("/x", headers=preflight_headers(origin=sent))
+    await client.put("/x", headers={"Origin": sent})
+    await client.put("/x", headers={"Origin": "https://unrelated.example"})
+    messages = [record.getMessage() for record in caplog.records]
+    near = f"(the configuration has '{configured}', which differs in {what})"
+    assert near in messages[0], messages
+    assert near in messages[1], messages
+    assert "the configuration has" not in messages[2]
+    cors.debug = True
+    response = await client.put("/x", headers={"Origin": sent})
+    assert response.headers["X-CORS-Error"].endswith(near)
+    response = await client.options("/x", headers=preflight_headers(origin=sent))
+    assert response.headers["X-CORS-Error"].endswith(near)
+    assert near not in await response.text()  # the 403's text stays as it was
