@@ -18,6 +18,7 @@ from typing import TextIO
 import aiohttp
 
 from . import _audit
+from ._csrf import CSRF_REFUSED
 from ._decision import PREFLIGHT_FAILED
 from ._headers import ACAO, ACEH
 from .model import STAR_COVERS_AUTHORIZATION, Answer, PageRequest, Verdict, decide
@@ -84,17 +85,7 @@ def suggestion(verdict: Verdict, request: PageRequest, answer: Answer | None) ->
     origin = request.origin
     code = _refusal_code(answer) or verdict.code
     if code == "no-allow-origin":
-        status = answer.status if answer is not None else 0
-        hint = (
-            f" The {verdict.stage} got {status}: is CORS enabled for this route at all"
-            " (aiohttp_cors.enable(app, ...), or cors.add(route) in route mode)?"
-            if status >= 400
-            else ""
-        )
-        return (
-            f"Allow the origin: {{{origin!r}: ResourceOptions(...)}} in the configuration"
-            f" (exactly as the browser sends it: scheme, host, port).{hint}"
-        )
+        return _no_allow_origin(verdict, origin, answer)
     if code == "other-origin":
         allowed = answer.get(ACAO) if answer is not None else None
         return f"The server allows {allowed!r}; list {origin!r} exactly as the browser sends it."
@@ -142,6 +133,47 @@ def suggestion(verdict: Verdict, request: PageRequest, answer: Answer | None) ->
     if code == "bad-list":
         return "Send Access-Control-Allow-Methods/-Headers as comma-separated tokens."
     return "Check that the server is reachable and answers."
+
+
+def _no_allow_origin(verdict: Verdict, origin: str, answer: Answer | None) -> str:
+    """What to change when the answer has no ``Access-Control-Allow-Origin``: what
+    answered (this library, something before it, nothing at that URL) says where."""
+    status = answer.status if answer is not None else 0
+    body = answer.body if answer is not None else ""
+    stage = verdict.stage
+    if body.startswith(CSRF_REFUSED):
+        return (
+            f"The write guard refused it: allow {origin!r} in the route's policy (with the "
+            "method in allow_methods, or allow_methods unset), or exempt the route "
+            "(cors.csrf_exempt(route))."
+        )
+    allow = (
+        f"Allow the origin: {{{origin!r}: ResourceOptions(...)}} in the configuration"
+        " (exactly as the browser sends it: scheme, host, port)."
+    )
+    # This library's answers: its preflight refusal, or Vary: Origin on what it covers.
+    vary = (answer.get("Vary") or "") if answer is not None else ""
+    ours = body.startswith(PREFLIGHT_FAILED) or "origin" in vary.lower()
+    if status == 404:
+        return (
+            f"The {stage} got 404: check the URL (the path, and the API's host and port). "
+            f"Once it reaches the route: {allow}"
+        )
+    if status in (401, 403) and not ours:
+        return (
+            f"The {stage} got {status} from something that answered before CORS: an "
+            "authentication middleware, or the handler. In route mode preflights go "
+            "through your middlewares: let OPTIONS requests that carry "
+            "Access-Control-Request-Method through, or use aiohttp_cors.enable(), which "
+            f"answers preflights before any middleware. Then: {allow}"
+        )
+    if status >= 400 and not ours:
+        return (
+            f"{allow} The {stage} got {status}, and nothing of CORS answered: is CORS "
+            "enabled for this route at all (aiohttp_cors.enable(app, ...), or "
+            "cors.add(route) in route mode)?"
+        )
+    return allow
 
 
 def _unread(name: str, answer: Answer, request: PageRequest) -> str:

@@ -274,3 +274,52 @@ async def test_body_is_sent_with_the_request(aiohttp_server):
     status, out = await check(url, "--origin", PAGE, "--method", "POST")
     assert status == 0, out
     assert received == [b'{"a": 1}', b""]
+
+
+async def test_the_suggestion_follows_from_what_answered(aiohttp_server):
+    @web.middleware
+    async def auth(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/behind") and "Authorization" not in request.headers:
+            raise web.HTTPUnauthorized(text="log in first")
+        return await handler(request)
+
+    app = web.Application(middlewares=[auth])
+    cors = aiohttp_cors.setup(app, defaults={PAGE: ResourceOptions(allow_headers="*")})
+    cors.add(app.router.add_put("/behind-auth", ok_handler))
+    app.router.add_put("/no-cors", ok_handler)
+    guarded = web.Application()
+    guarded_cors = aiohttp_cors.setup(
+        guarded, defaults={PAGE: ResourceOptions(allow_methods=["GET"])}, csrf_protection=True
+    )
+    guarded_cors.add(guarded.router.add_post("/form", ok_handler))
+    app.add_subapp("/guarded", guarded)
+    open_app = web.Application()
+    open_cors = aiohttp_cors.setup(open_app, defaults={PAGE: ResourceOptions()})
+    open_cors.add(open_app.router.add_get("/x", ok_handler))
+    app.add_subapp("/open", open_app)
+    server = await aiohttp_server(app)
+
+    def url(path: str) -> str:
+        return str(server.make_url(path))
+
+    # Route mode: the preflight met the authentication middleware first.
+    _, out = await check(url("/behind-auth"), "--origin", PAGE, "--method", "PUT")
+    assert "The preflight got 401 from something that answered before CORS" in out, out
+    assert "use aiohttp_cors.enable(), which answers preflights before any middleware" in out
+    # Nothing at that URL.
+    _, out = await check(url("/nowhere"), "--origin", PAGE)
+    assert "The response got 404: check the URL" in out, out
+    # A route CORS was never added to.
+    _, out = await check(url("/no-cors"), "--origin", PAGE, "--method", "PUT")
+    assert "nothing of CORS answered: is CORS enabled for this route at all" in out, out
+    # The write guard: a simple POST from an origin the policy lets read, not write.
+    _, out = await check(url("/guarded/form"), "--origin", PAGE, "--method", "POST")
+    assert "The write guard refused it" in out, out
+    # CORS covers the route; the origin is simply not allowed: no "is CORS enabled".
+    _, out = await check(url("/open/x"), "--origin", "https://evil.example")
+    assert "Allow the origin: {'https://evil.example'" in out, out
+    assert "is CORS enabled" not in out and "answered before CORS" not in out, out
+
+
+async def ok_handler(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
