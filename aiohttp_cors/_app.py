@@ -32,10 +32,13 @@ from ._engine import (
     engine_of,
     installed,
     logger,
+    view_methods,
 )
 from ._headers import ACRM, ORIGIN
 from ._origins import OriginKey
 from ._policy import OriginPolicy, merged
+from ._router import _asks_per_request
+from .mixin import CorsViewMixin, method_config
 from .resource_options import Config, ResourceOptions
 
 __all__ = ("APP_CORS_KEY", "AppCors", "enable")
@@ -229,6 +232,39 @@ class AppCors:
         """
         self._change(config=compile_config(config, strict=True, unsafe=self._unsafe))
 
+    def _adopt_views(self, resources: list[web.AbstractResource]) -> None:
+        """Honour the configuration ``CorsViewMixin`` views carry (``cors_config``, a
+        method's ``custom_cors``) as overrides of their resource's methods, more specific
+        than an override given with :meth:`add`, as in route mode; checked strictly. A
+        view that decides per request (its own ``get_request_config``) is reported: it
+        is not asked here."""
+        overrides = dict(self._state.overrides)
+        for resource in resources:
+            for route in resource:
+                view = _view_of(route)
+                if view is None:
+                    continue
+                if _asks_per_request(view):
+                    logger.warning(
+                        "CORS: the view %s overrides get_request_config, which "
+                        "aiohttp_cors.enable() does not call: give its configuration with "
+                        "cors.add(route, config), or serve it in route mode (cors.add)",
+                        view.__qualname__,
+                    )
+                    continue
+                shared = compile_config(view.cors_config, strict=True, unsafe=self._unsafe)
+                for method in view_methods(view):
+                    own = {**shared, **method_config(view, method)}
+                    if not own:
+                        continue
+                    given = overrides.get((resource, method)) or overrides.get((resource, None))
+                    if given is not None and given[1] is _EXCLUDE:
+                        continue
+                    below = given[1] if given is not None else {}
+                    overrides[resource, method] = (None, {**below, **own})
+        if overrides != self._state.overrides:
+            self._change(overrides=overrides)
+
     async def _install_options(self, app: web.Application) -> None:
         """Give each resource of the application (and its sub-applications) an
         ``OPTIONS`` route, where no handler of the application could take plain
@@ -239,6 +275,7 @@ class AppCors:
             for resource in self._app.router.resources()
         )
         resources = list(_resources(self._app))
+        self._adopt_views(resources)
         # Resources whose handlers receive OPTIONS requests: an OPTIONS or a "*" route.
         takers = [
             resource
@@ -254,6 +291,13 @@ class AppCors:
                 and not any(_may_overlap(taker, resource) for taker in takers)
             ):
                 self._engine.install_options(resource)
+
+
+def _view_of(route: web.AbstractRoute) -> type[CorsViewMixin] | None:
+    handler = route.handler
+    if isinstance(handler, type) and issubclass(handler, CorsViewMixin):
+        return handler
+    return None
 
 
 def _resources(app: web.Application) -> Iterator[web.AbstractResource]:

@@ -189,3 +189,74 @@ async def test_websocket_guard_leaves_plain_requests_alone(aiohttp_client):
     resp = await client.get("/page", headers={"Origin": OTHER})
     assert resp.status == 200
     assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+class _TenantView(web.View, aiohttp_cors.CorsViewMixin):
+    cors_config = {"https://view.example": ResourceOptions(expose_headers=("X-View",))}
+
+    async def get(self) -> web.Response:
+        return web.Response(text="get", headers={"X-View": "1", "X-Post": "1"})
+
+    @aiohttp_cors.custom_cors({"https://post.example": ResourceOptions()})
+    async def post(self) -> web.Response:
+        return web.Response(text="post")
+
+
+async def test_enable_honours_a_views_own_configuration(aiohttp_client):
+    app = web.Application()
+    aiohttp_cors.enable(app, {"https://app.example": ResourceOptions()})
+    app.router.add_view("/view", _TenantView)
+    client = await aiohttp_client(app)
+    for origin, method, allowed in [
+        ("https://view.example", "GET", True),
+        ("https://app.example", "GET", True),  # the application's, below the view's
+        ("https://post.example", "GET", False),  # custom_cors is the POST method's
+        ("https://post.example", "POST", True),
+        ("https://view.example", "POST", True),
+        ("https://other.example", "POST", False),
+    ]:
+        response = await client.request(method, "/view", headers={"Origin": origin})
+        got = response.headers.get("Access-Control-Allow-Origin")
+        assert (got == origin) is allowed, (origin, method)
+    response = await client.get("/view", headers={"Origin": "https://view.example"})
+    assert response.headers["Access-Control-Expose-Headers"] == "X-View"
+    preflight = await client.options(
+        "/view",
+        headers={"Origin": "https://post.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status == 200
+
+
+async def test_enable_reports_a_view_that_decides_per_request(aiohttp_client, caplog):
+    class PerRequest(_TenantView):
+        @classmethod
+        def get_request_config(cls, request, request_method):  # type: ignore[no-untyped-def]
+            return {}
+
+    app = web.Application()
+    aiohttp_cors.enable(app, {"https://app.example": ResourceOptions()})
+    app.router.add_view("/view", PerRequest)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_cors"):
+        await aiohttp_client(app)
+    (record,) = caplog.records
+    assert "PerRequest overrides get_request_config, which aiohttp_cors.enable()" in (
+        record.getMessage()
+    )
+
+
+async def test_a_views_configuration_is_checked_strictly_at_start_up():
+    class Sloppy(web.View, aiohttp_cors.CorsViewMixin):
+        cors_config = {"https://view.example/": ResourceOptions()}
+
+        async def get(self) -> web.Response:
+            return web.Response()
+
+    app = web.Application()
+    aiohttp_cors.enable(app, {})
+    app.router.add_view("/view", Sloppy)
+    runner = web.AppRunner(app)
+    try:
+        with pytest.raises(aiohttp_cors.CorsConfigError, match="has a trailing slash"):
+            await runner.setup()  # runs the start-up hooks
+    finally:
+        await runner.cleanup()
