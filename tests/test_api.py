@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import subprocess
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -382,3 +385,23 @@ def test_resource_options_copy_and_pickle():
     assert copy.copy(options) == options
     assert pickle.loads(pickle.dumps(options)) == options
     assert copy.deepcopy({"*": options}) == {"*": options}
+
+
+def test_the_classifiers_name_every_python_the_tests_run_on():
+    """Every version ``./run test`` runs the suite on is a classifier; in CI, where the
+    machine has them all, every classifier is a version it runs."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    prefix = "Programming Language :: Python :: 3."
+    listed = {c.rsplit(" ", 1)[1] for c in project["classifiers"] if c.startswith(prefix)}
+    ran = set(
+        subprocess.run(
+            ["bash", str(root / "run"), "pythons"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert ran <= listed, (ran, listed)
+    if os.environ.get("CI") == "true":
+        assert listed == ran, (listed, ran)
+    oldest = min(listed, key=lambda version: tuple(map(int, version.split("."))))
+    assert project["requires-python"] == f">={oldest}"
