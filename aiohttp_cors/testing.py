@@ -56,7 +56,7 @@ class CorsVerdict:
 
 
 async def cors_verdict(
-    client: TestClient[Any, Any],
+    client: TestClient[Any, Any] | aiohttp.ClientSession,
     path: str,
     *,
     origin: str,
@@ -67,13 +67,19 @@ async def cors_verdict(
 ) -> CorsVerdict:
     """The verdict of a browser on a page of *origin* calling ``fetch(path, ...)`` with
     *method*, the request *headers* the script sets and ``credentials: "include"`` if
-    *credentials*. Cookies of the client's jar go with the request only then."""
+    *credentials*. Cookies of the client's jar go with the request only then.
+
+    *client* may also be an ``aiohttp.ClientSession``, *path* then a full URL: any
+    server, not only a test one (``examples/demo.py`` asks its API this way)."""
     sent = tuple(headers.items() if isinstance(headers, dict) else headers)
     request = PageRequest(origin=origin, method=method, headers=sent, credentials=credentials)
     data = body.encode() if isinstance(body, str) else body
-    url = str(client.make_url(path))
+    if isinstance(client, aiohttp.ClientSession):
+        url, session = path, client
+    else:
+        url, session = str(client.make_url(path)), client.session
     if credentials:
-        preflight, response, verdict = await exchange(client.session, url, request, body=data)
+        preflight, response, verdict = await exchange(session, url, request, body=data)
     else:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
             preflight, response, verdict = await exchange(session, url, request, body=data)
@@ -96,7 +102,7 @@ def _called(path: str, origin: str, method: str, credentials: bool) -> str:
 
 
 async def assert_readable(
-    client: TestClient[Any, Any],
+    client: TestClient[Any, Any] | aiohttp.ClientSession,
     path: str,
     *,
     origin: str,
@@ -130,7 +136,7 @@ async def assert_readable(
 
 
 async def assert_blocked(
-    client: TestClient[Any, Any],
+    client: TestClient[Any, Any] | aiohttp.ClientSession,
     path: str,
     *,
     origin: str,

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import json
 
+import aiohttp
 from aiohttp import web
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
+from aiohttp_cors.testing import cors_verdict
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>aiohttp_cors demo</title>
@@ -27,6 +29,7 @@ PAGE = """<!doctype html>
  .readable { color: #0a6b0a; font-weight: bold; }
  .blocked { color: #b00020; font-weight: bold; }
  code { background: #f3f3f3; padding: 0 .2rem; }
+ .why { font-size: 13px; color: #444; margin-top: .3rem; }
 </style></head>
 <body>
 <h1>aiohttp_cors demo</h1>
@@ -65,7 +68,7 @@ async function run() {
       if (header) detail += " — " + header + ": " + resp.headers.get(header);
     } catch (err) {
       verdict = "blocked";
-      detail = String(err) + " (the console says why)";
+      detail = String(err);
     }
     if (verdict === expected) agree++;
     const tr = document.createElement("tr");
@@ -74,6 +77,25 @@ async function run() {
       `<td class="${verdict}">${verdict}</td>`;
     tr.lastChild.title = detail;
     tr.lastChild.append(document.createElement("br"), document.createTextNode(detail));
+    if (verdict === "blocked") {
+      // Why: the page's own server asks the API what the browser asked, and the
+      // browser model of python -m aiohttp_cors check judges the answers.
+      const why = await (await fetch("/why", {method: "POST", body: JSON.stringify({
+        path: url.slice(API.length), method: init.method || "GET",
+        headers: init.headers || {}, credentials: init.credentials === "include",
+        body: init.body || null})})).json();
+      const said = document.createElement("div");
+      said.className = "why";
+      said.dataset.stage = why.stage;
+      for (const [name, text] of [["at the", why.stage], ["why", why.reason],
+                                  ["fix", why.suggestion]]) {
+        const line = document.createElement("div");
+        line.className = name === "at the" ? "stage" : name;
+        line.textContent = `${name}: ${text}`;
+        said.append(line);
+      }
+      tr.lastChild.append(said);
+    }
     rows.append(tr);
   }
   const summary = document.getElementById("summary");
@@ -130,17 +152,35 @@ def api() -> web.Application:
 
 
 def page_app(api_origin: str, page_origin: str) -> web.Application:
-    """The page that calls the API from another origin."""
+    """The page that calls the API from another origin, and says why a call was blocked."""
     html = PAGE.replace("__API__", api_origin).replace("__PAGE__", page_origin)
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=html, content_type="text/html")
+
+    async def why(request: web.Request) -> web.Response:
+        """The browser model's verdict on one of the page's calls, the API asked again."""
+        call = await request.json()
+        async with aiohttp.ClientSession() as session:
+            verdict = await cors_verdict(
+                session,
+                api_origin + call["path"],
+                origin=page_origin,
+                method=call["method"],
+                headers=call["headers"],
+                credentials=call["credentials"],
+                body=call["body"],
+            )
+        return web.json_response(
+            {"stage": verdict.stage, "reason": verdict.reason, "suggestion": verdict.suggestion}
+        )
 
     async def no_icon(request: web.Request) -> web.Response:
         return web.Response(status=204)
 
     app = web.Application()
     app.router.add_get("/", index)
+    app.router.add_post("/why", why)
     app.router.add_get("/favicon.ico", no_icon)
     return app
 
