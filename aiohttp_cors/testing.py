@@ -70,7 +70,8 @@ async def cors_verdict(
     *credentials*. Cookies of the client's jar go with the request only then.
 
     *client* may also be an ``aiohttp.ClientSession``, *path* then a full URL: any
-    server, not only a test one (``examples/demo.py`` asks its API this way)."""
+    server, not only a test one (``examples/demo.py`` asks its API this way). The
+    session is used as it is, cookies included, with or without *credentials*."""
     sent = tuple(headers.items() if isinstance(headers, dict) else headers)
     request = PageRequest(origin=origin, method=method, headers=sent, credentials=credentials)
     data = body.encode() if isinstance(body, str) else body
@@ -78,7 +79,7 @@ async def cors_verdict(
         url, session = path, client
     else:
         url, session = str(client.make_url(path)), client.session
-    if credentials:
+    if credentials or session is client:
         preflight, response, verdict = await exchange(session, url, request, body=data)
     else:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:

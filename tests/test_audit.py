@@ -9,13 +9,17 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import aiohttp.abc
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import unused_port
 
 import aiohttp_cors
 from aiohttp_cors import CachedOrigins, CorsViewMixin, ResourceOptions, custom_cors
@@ -54,7 +58,7 @@ class Items(web.View, CorsViewMixin):
         return web.Response(text="ok")
 
 
-def everything() -> web.Application:
+def everything(port: int = 8443) -> web.Application:
     """Every kind of row: route mode (a view, a static directory, resources, routes),
     app-wide mode in a sub-application with overrides and an exclusion, a sub-application
     mounted by domain, every kind of origin key, the write guard with an exemption, and
@@ -98,7 +102,7 @@ def everything() -> web.Application:
     hosted = web.Application()
     aiohttp_cors.enable(hosted, {"*": ResourceOptions()})
     hosted.router.add_get("/", ok)
-    root.add_domain("api.example", hosted)
+    root.add_domain(f"api.example:{port}", hosted)  # the test server's port: the Host
     return root
 
 
@@ -122,14 +126,35 @@ def sample(origin: dict[str, Any]) -> str | None:
     return SAMPLES.get(written)
 
 
-async def test_every_listed_origin_reads_and_an_unlisted_one_does_not(aiohttp_client):
-    app = everything()
+class Loopback(aiohttp.abc.AbstractResolver):
+    """Every host name is this machine: a sub-application mounted by domain is reached
+    by its own name."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> Any:
+        return [
+            {"hostname": host, "host": "127.0.0.1", "port": port, "family": family,
+             "proto": 0, "flags": 0}
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_every_listed_origin_reads_and_an_unlisted_one_does_not(aiohttp_server):
+    port = unused_port()
+    app = everything(port)
     rows = as_json(audit(app))["routes"]
-    client = await aiohttp_client(app)
+    server = await aiohttp_server(app, port=port)
+    connector = aiohttp.TCPConnector(resolver=Loopback())
+    async with aiohttp.ClientSession(connector=connector) as client:
+        await check_rows(client, rows, port)
+    assert any(row["host"] for row in rows) and server.port == port
+
+
+async def check_rows(client: aiohttp.ClientSession, rows: list[dict[str, Any]], port: int) -> None:
     for row in rows:
-        if row["host"] is not None:
-            continue  # reached through its domain: checked below
-        path, method = concrete(row), row["method"]
+        host = row["host"] or f"127.0.0.1:{port}"
+        path, method = f"http://{host}{concrete(row)}", row["method"]
         if method in ("HEAD", "OPTIONS"):
             continue  # a page cannot read a HEAD's body; OPTIONS is the application's
         for origin in row["origins"]:
@@ -186,7 +211,7 @@ def test_the_rows_of_every_kind(aiohttp_client):
     ]
     assert rows[None, "/wide/internal", "GET"].mode == "excluded"
     assert rows[None, "/wide/data", "PATCH"].csrf == "off"
-    hosted = rows["api.example", "/", "GET"]
+    hosted = rows["api.example:8443", "/", "GET"]
     assert hosted.mode == "app-wide" and hosted.origins[0].kind == "any"
 
 
