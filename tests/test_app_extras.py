@@ -260,3 +260,24 @@ async def test_a_views_configuration_is_checked_strictly_at_start_up():
             await runner.setup()  # runs the start-up hooks
     finally:
         await runner.cleanup()
+
+
+async def test_a_views_configuration_goes_over_add_and_under_exclude(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.enable(app, {"https://app.example": ResourceOptions()})
+    added = app.router.add_view("/added", _TenantView)
+    cors.add(
+        added,
+        {
+            "https://added.example": ResourceOptions(),
+            "https://view.example": ResourceOptions(expose_headers=("X-Post",)),
+        },
+    )
+    cors.exclude(app.router.add_view("/excluded", _TenantView))
+    client = await aiohttp_client(app)
+    response = await client.get("/added", headers={"Origin": "https://added.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://added.example"
+    response = await client.get("/added", headers={"Origin": "https://view.example"})
+    assert response.headers["Access-Control-Expose-Headers"] == "X-View"  # the view's wins
+    response = await client.get("/excluded", headers={"Origin": "https://view.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers

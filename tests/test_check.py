@@ -319,6 +319,10 @@ async def test_the_suggestion_follows_from_what_answered(aiohttp_server):
     _, out = await check(url("/open/x"), "--origin", "https://evil.example")
     assert "Allow the origin: {'https://evil.example'" in out, out
     assert "is CORS enabled" not in out and "answered before CORS" not in out, out
+    # This library's own 403 to a preflight is not "something before CORS".
+    _, out = await check(url("/open/x"), "--origin", "https://evil.example", "--method", "PUT")
+    assert "preflight: 403" in out and "Allow the origin: {'https://evil.example'" in out, out
+    assert "answered before CORS" not in out, out
 
 
 async def ok_handler(request: web.Request) -> web.Response:

@@ -305,3 +305,16 @@ async def test_request_headers_no_browser_sends_stay_a_403(aiohttp_client, mode)
     assert response.status == 403
     assert "Access-Control-Allow-Origin" not in response.headers
     assert "malformed" in response.headers["X-CORS-Error"]
+
+
+@MODES
+async def test_a_refused_header_lists_the_method_that_passed(aiohttp_client, mode):
+    """allow_methods unset: the route serves PUT, so PUT passed; it must be listed, or
+    the browser would blame the method instead of the header."""
+    client = await aiohttp_client(
+        build(mode, True, {ORIGIN: ResourceOptions(allow_headers=["X-A"])})
+    )
+    response = await client.options("/x", headers=preflight_headers(method="PUT", headers="x-b"))
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Methods"] == "PUT"
+    assert response.headers["Access-Control-Allow-Headers"] == "x-a"
