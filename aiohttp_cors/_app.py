@@ -157,7 +157,7 @@ class AppCors:
         app.middlewares.insert(0, _middleware(self._engine))
         app.on_startup.append(self._install_options)
         if debug is not None:
-            engine.debug = debug
+            engine.set_debug(debug)
 
     @property
     def _state(self) -> _Snapshot:
@@ -190,7 +190,7 @@ class AppCors:
     def debug(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise CorsConfigError([f"debug={value!r}: give True or False"])
-        self._engine.debug = value
+        self._engine.set_debug(value)
 
     @property
     def config(self) -> Mapping[OriginKey, ResourceOptions]:

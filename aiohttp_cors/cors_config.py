@@ -159,7 +159,7 @@ class CorsConfig:
         if not isinstance(value, bool):
             raise CorsConfigError([f"debug={value!r}: give True or False"])
         if self._builtin is not None:
-            engine_of(self._app).debug = value
+            engine_of(self._app).set_debug(value)
         self._debug = value
 
     @property
