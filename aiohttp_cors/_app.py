@@ -293,6 +293,18 @@ class AppCors:
                 self._engine.install_options(resource)
 
 
+def adopt_views(app: web.Application) -> None:
+    """Have every ``enable()`` of *app* and of its sub-applications take in their views'
+    own configurations, as they do at start-up (``audit`` does it without starting)."""
+    cors = app.get(APP_CORS_KEY)
+    if cors is not None:
+        cors._adopt_views(list(_resources(app)))
+    for resource in app.router.resources():
+        subapp = resource.get_info().get("app")
+        if isinstance(subapp, web.Application):
+            adopt_views(subapp)
+
+
 def _view_of(route: web.AbstractRoute) -> type[CorsViewMixin] | None:
     handler = route.handler
     if isinstance(handler, type) and issubclass(handler, CorsViewMixin):

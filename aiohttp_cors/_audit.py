@@ -28,6 +28,7 @@ from aiohttp import hdrs, web
 from aiohttp.test_utils import make_mocked_request
 
 from . import _csrf
+from ._app import adopt_views
 from ._config import _public_suffixes
 from ._decision import method_allowed
 from ._engine import EXCLUDED, SAFE_METHODS, Engine, engines, installed
@@ -142,6 +143,7 @@ def _methods(route: web.AbstractRoute, engine: Engine | None) -> list[str]:
 
 def audit(app: web.Application) -> list[Row]:
     """One row per route and method of *app* (sub-applications included)."""
+    adopt_views(app)  # what start-up does with CorsViewMixin views under enable()
     rows = []
     for apps, host, route in _routes(app, (app,), None):
         resource = route.resource
@@ -172,12 +174,10 @@ def audit(app: web.Application) -> list[Row]:
                 policy = scope.policy.as_config()
                 if method not in SAFELISTED_METHODS:  # its preflight must pass too
                     preflight = engine.scope(request, target, preflight=True)
-                    passing = {} if preflight is None else preflight.policy.as_config()
-                    served = preflight.methods if preflight is not None else ()
                     policy = {
                         key: options
                         for key, options in policy.items()
-                        if key in passing and method_allowed(passing[key], method, served)
+                        if _preflight_passes(preflight, key, method)
                     }
                 if method not in SAFE_METHODS:
                     row.csrf = _csrf_state(apps, route, scope)
@@ -186,8 +186,27 @@ def audit(app: web.Application) -> list[Row]:
                 row.origins = [_origin(key, options) for key, options in policy.items()]
             elif method not in SAFE_METHODS:
                 row.csrf = _csrf_state(apps, route, scope)
+            if any(each.debug for each in chain) and row.mode != "none":
+                row.warnings.append(
+                    "debug mode is on: refusals tell any page what is allowed (not for production)"
+                )
     _warn(rows)
     return rows
+
+
+def _preflight_passes(scope: Any, key: Any, method: str) -> bool:
+    """Whether a preflight for *method* from the origins of *key* passes under *scope*
+    (the engine's method check): an exact origin is looked up as a request's would be;
+    any other key must be one of the scope's own."""
+    if scope is None:
+        return False
+    policy = scope.policy
+    options = None
+    if isinstance(key, str) and _kind(key) in ("exact", "null") and not policy.asks:
+        options = policy.match(key)
+    if options is None:
+        options = policy.as_config().get(key)
+    return options is not None and method_allowed(options, method, scope.methods)
 
 
 def _csrf_state(apps: Sequence[web.Application], route: web.AbstractRoute, scope: Any) -> str:

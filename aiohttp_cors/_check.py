@@ -328,6 +328,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         except (ImportError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_ERROR
+        except Exception as error:  # the application's own code failed to build it
+            print(
+                f"error: loading {args.target} raised {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     try:
         return asyncio.run(_run(args, stream))
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:

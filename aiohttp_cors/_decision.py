@@ -17,6 +17,7 @@ from ._headers import (
     ACAM,
     ACAO,
     ACEH,
+    ACMA,
     TOKEN_RE,
     VARY,
     expose_all_value,
@@ -116,32 +117,41 @@ def method_allowed(options: ResourceOptions, method: str, served: Container[str]
 
 
 def debug_preflight(
-    options: ResourceOptions | None, origin: str, method: str, served: Container[str], reason: str
+    options: ResourceOptions | None,
+    origin: str,
+    method: str,
+    served: Container[str],
+    reason: str,
+    requested_headers: list[str],
 ) -> list[tuple[str, str]]:
     """The CORS headers of a preflight refused for its method or a request header, in
-    debug mode: those of the origin, which is allowed, and the methods and request
-    headers it may use, without the one that was refused. A browser then names that
-    method or header itself. No ``Access-Control-Max-Age``: nothing refused is cached.
+    debug mode, for an origin that is allowed: its ``Access-Control-Allow-Origin`` (and
+    ``-Credentials``), ``Access-Control-Max-Age: 0`` (a browser keeps nothing of it),
+    and, when the method passed, that method alone and those of the requested headers
+    that passed, never ``*``. A browser then names the method or header refused itself,
+    and lets nothing through that the 403 would refuse: no other method or header is
+    listed, for this or for any later request.
+
     Nothing (a 403 then) for an origin not allowed (*options* ``None``), for headers no
-    browser sends (*reason*), and for a refused ``GET``, ``HEAD`` or ``POST``, which a
-    browser would take as allowed whatever the list says.
+    browser sends (*reason*), and for a refused ``GET``, ``HEAD`` or ``POST`` in any
+    case, which a browser takes as allowed whatever the list says.
     """
     if options is None or reason == MALFORMED_REQUEST_HEADERS:
         return []
     passed = method_allowed(options, method, served)
-    if not passed and method in ("GET", "HEAD", "POST"):
+    if not passed and method.upper() in ("GET", "HEAD", "POST"):
         return []  # browsers never check these against Access-Control-Allow-Methods
     compiled = options._compiled
-    methods = set(compiled.methods or ())
-    if passed:
-        methods.add(method)  # a header is what was refused
-    headers: list[tuple[str, str]] = [(ACAO, origin)]
+    headers: list[tuple[str, str]] = [(ACAO, origin), (ACMA, "0")]
     if compiled.credentials:
         headers.append((ACAC, "true"))
-    if methods:
-        headers.append((ACAM, ", ".join(sorted(methods))))
-    if compiled.allowed_headers:
-        headers.append((ACAH, ", ".join(sorted(compiled.allowed_headers))))
+    requested = parse_request_headers(requested_headers)
+    if passed and method != "*" and requested is not None:
+        headers.append((ACAM, method))  # a header is what was refused
+        allowed = compiled.allowed_headers
+        listed = [name for name in requested.names if name in allowed and name != "*"]
+        if listed:
+            headers.append((ACAH, ", ".join(listed)))
     return headers
 
 

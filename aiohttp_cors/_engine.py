@@ -427,7 +427,7 @@ class Engine:
             if self.debug or (self.debugging_anywhere and debugging(match_info.apps)):
                 if not policy.asks:
                     options = policy.match(origin)
-                shown = debug_preflight(options, origin, method, scope.methods, answer)
+                shown = debug_preflight(options, origin, method, scope.methods, answer, lines)
                 return refuse(request, answer, vary, target[1], shown, policy)
             # Positional: a keyword argument costs a call 700 instructions more.
             return refuse(request, answer, vary, target[1], None, policy)

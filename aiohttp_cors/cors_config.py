@@ -246,7 +246,8 @@ class CorsConfig:
             shown = None
             if self._debug:
                 served = (method,) if config else ()
-                shown = debug_preflight(options, origin, method, served, answer)
+                lines = headers.getall(ACRH, [])
+                shown = debug_preflight(options, origin, method, served, answer, lines)
             return refuse(request, answer, shown=shown)
         return PreflightAnswer(headers=answer)
 

@@ -58,6 +58,13 @@ class Items(web.View, CorsViewMixin):
         return web.Response(text="ok")
 
 
+class WideView(web.View, CorsViewMixin):
+    cors_config = {"https://wide-view.example": ResourceOptions()}
+
+    async def get(self) -> web.Response:
+        return web.Response(text="ok")
+
+
 def everything(port: int = 8443) -> web.Application:
     """Every kind of row: route mode (a view, a static directory, resources, routes),
     app-wide mode in a sub-application with overrides and an exclusion, a sub-application
@@ -97,6 +104,7 @@ def everything(port: int = 8443) -> web.Application:
     wide.router.add_get("/data", ok)
     app_cors.add(wide.router.add_patch("/data", ok), {"https://patch.example": ResourceOptions()})
     app_cors.exclude(wide.router.add_get("/internal", ok))
+    wide.router.add_view("/view", WideView)  # its own configuration, taken at start-up
     root.add_subapp("/wide", wide)
 
     hosted = web.Application()
@@ -210,6 +218,9 @@ def test_the_rows_of_every_kind(aiohttp_client):
         o.origin for o in rows[None, "/wide/data", "GET"].origins
     ]
     assert rows[None, "/wide/internal", "GET"].mode == "excluded"
+    assert "https://wide-view.example" in [
+        o.origin for o in rows[None, "/wide/view", "GET"].origins
+    ]
     assert rows[None, "/wide/data", "PATCH"].csrf == "off"
     hosted = rows["api.example:8443", "/", "GET"]
     assert hosted.mode == "app-wide" and hosted.origins[0].kind == "any"
@@ -340,7 +351,9 @@ def test_an_application_or_a_factory_sync_or_async(tmp_path, monkeypatch, attr):
 
 
 def test_load_errors_exit_2(tmp_path, monkeypatch, capsys):
-    (tmp_path / "audited_errors.py").write_text(FACTORIES)
+    (tmp_path / "audited_errors.py").write_text(
+        FACTORIES + "\n\ndef broken():\n    raise RuntimeError('no database')\n"
+    )
     monkeypatch.chdir(tmp_path)
     assert main(["audit", "audited_errors:missing"]) == 2
     assert "has no attribute 'missing'" in capsys.readouterr().err
@@ -349,6 +362,20 @@ def test_load_errors_exit_2(tmp_path, monkeypatch, capsys):
     assert main(["audit", "no_such_module_here:app"]) == 2
     assert main(["audit", "audited_errors"]) == 2
     assert "give MODULE:ATTR" in capsys.readouterr().err
+    assert main(["audit", "audited_errors:broken"]) == 2
+    assert capsys.readouterr().err == (
+        "error: loading audited_errors:broken raised RuntimeError: no database\n"
+    )
+
+
+def test_debug_mode_is_a_warning():
+    app = web.Application()
+    aiohttp_cors.enable(app, {"https://app.example": ResourceOptions()}, debug=True)
+    app.router.add_get("/x", ok)
+    (row, _) = audit(app)
+    assert row.warnings == [
+        "debug mode is on: refusals tell any page what is allowed (not for production)"
+    ]
 
 
 def test_fail_on_warning_exits_1(tmp_path, monkeypatch):
