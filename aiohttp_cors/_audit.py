@@ -196,16 +196,9 @@ def audit(app: web.Application) -> list[Row]:
 
 def _preflight_passes(scope: Any, key: Any, method: str) -> bool:
     """Whether a preflight for *method* from the origins of *key* passes under *scope*
-    (the engine's method check): an exact origin is looked up as a request's would be;
-    any other key must be one of the scope's own."""
-    if scope is None:
-        return False
-    policy = scope.policy
-    options = None
-    if isinstance(key, str) and _kind(key) in ("exact", "null") and not policy.asks:
-        options = policy.match(key)
-    if options is None:
-        options = policy.as_config().get(key)
+    (the engine's method check). The engine decides a preflight with the same scope as
+    the actual request, or with none (a method a view does not implement)."""
+    options = None if scope is None else scope.policy.as_config().get(key)
     return options is not None and method_allowed(options, method, scope.methods)
 
 

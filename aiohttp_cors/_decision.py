@@ -133,13 +133,13 @@ def debug_preflight(
     listed, for this or for any later request.
 
     Nothing (a 403 then) for an origin not allowed (*options* ``None``), for headers no
-    browser sends (*reason*), and for a refused ``GET``, ``HEAD`` or ``POST`` in any
-    case, which a browser takes as allowed whatever the list says.
+    browser sends (*reason*), and for a refused ``GET``, ``HEAD`` or ``POST``, which a
+    browser takes as allowed whatever the list says.
     """
     if options is None or reason == MALFORMED_REQUEST_HEADERS:
         return []
     passed = method_allowed(options, method, served)
-    if not passed and method.upper() in ("GET", "HEAD", "POST"):
+    if not passed and method in ("GET", "HEAD", "POST"):  # browsers send them upper-cased
         return []  # browsers never check these against Access-Control-Allow-Methods
     compiled = options._compiled
     headers: list[tuple[str, str]] = [(ACAO, origin), (ACMA, "0")]
