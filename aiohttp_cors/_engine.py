@@ -220,19 +220,11 @@ class Engine:
         self.view_methods: dict[type, frozenset[str]] = {}
         app.on_response_prepare.append(self.on_response_prepare)
 
-    #: How many engines of this process have turned debug mode on (an engine dropped
-    #: with it on still counts). While none has, a refusal does not look along the
-    #: application chain for one: 700 instructions a refused preflight. It only spares
-    #: that look; what the chain says decides.
-    debugging_anywhere: int = 0
-
     # -- set-up -------------------------------------------------------------------
 
     def set_debug(self, value: bool) -> None:
         """Turn debug mode on or off for the requests this application decides, and for
         those of the applications inside it."""
-        if value is not self.debug:
-            Engine.debugging_anywhere += 1 if value else -1
         self.debug = value
 
     def install_options(self, resource: web.AbstractResource) -> None:
@@ -424,7 +416,7 @@ class Engine:
                 answer = scope.answer(policy.match(origin), origin, method, lines, vary)
                 scope.answers.put(key, answer, len(origin) + len(method) + sum(map(len, lines)))
         if isinstance(answer, str):
-            if self.debug or (self.debugging_anywhere and debugging(match_info.apps)):
+            if self.debug or (len(match_info.apps) > 1 and debugging(match_info.apps)):
                 if not policy.asks:
                     options = policy.match(origin)
                 shown = debug_preflight(options, origin, method, scope.methods, answer, lines)
@@ -467,7 +459,8 @@ class Engine:
     def debug_shown(self, request: web.Request) -> list[tuple[str, str]] | None:
         """What :func:`refuse` shows beyond the 403 in debug mode: nothing more (``[]``),
         or ``None`` when debug mode is off."""
-        debug = self.debug or (self.debugging_anywhere and debugging(request.match_info.apps))
+        apps = request.match_info.apps
+        debug = self.debug or (len(apps) > 1 and debugging(apps))
         return [] if debug else None
 
     def path_methods(self, request: web.Request) -> set[str]:
@@ -512,14 +505,14 @@ class Engine:
             if several:
                 options = None
             if options is None:
-                debug = self.debug or bool(self.debugging_anywhere and debugging(apps))
+                debug = self.debug or (len(apps) > 1 and debugging(apps))
                 if debug or logger.isEnabledFor(logging.DEBUG):
                     reason = SEVERAL_ORIGINS
                     if not several:
                         reason = origin_not_allowed(origin, policy.empty) + policy.near_miss(origin)
                     self._explain(request, response, reason, debug)
             elif (
-                (self.debug or (self.debugging_anywhere and debugging(apps)))
+                (self.debug or (len(apps) > 1 and debugging(apps)))
                 and not options.allow_credentials
                 and (hdrs.COOKIE in headers or hdrs.AUTHORIZATION in headers)
             ):
@@ -634,8 +627,15 @@ def installed(route: web.AbstractRoute) -> bool:
 
 
 def debugging(apps: Sequence[web.Application]) -> bool:
-    """Whether an application the request goes through is in debug mode."""
-    return any(engine.debug for engine in engines(apps))
+    """Whether an application the request goes through is in debug mode (read on
+    refusals only, so that turning it on or off while serving takes effect at once).
+    The engine deciding asks only for a chain of several applications: alone, its
+    application is the chain (2k instructions a refused preflight)."""
+    for app in apps:
+        engine = app.get(ENGINE_KEY)
+        if engine is not None and engine.debug:
+            return True
+    return False
 
 
 def engines(apps: Sequence[web.Application]) -> list[Engine]:

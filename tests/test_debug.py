@@ -224,6 +224,17 @@ async def test_debug_reaches_sub_applications(aiohttp_client, where):
     assert ("X-CORS-Error" in outer.headers) is (where == "top")
     actual = await client.get("/sub/x", headers={"Origin": OTHER})
     assert "X-CORS-Error" in actual.headers
+    # Every refusal of the sub-application's requests says why, whichever engine decides;
+    # the top application's own requests only when debug mode is on there.
+    several = [("Origin", ORIGIN), ("Origin", ORIGIN), ("Access-Control-Request-Method", "PUT")]
+    cookie = {"Origin": ORIGIN, "Cookie": "session=1"}
+    for path, said in (("/sub/x", True), ("/x", where == "top")):
+        refused = await client.options(path, headers=several)
+        assert refused.status == 403
+        assert ("X-CORS-Error" in refused.headers) is said, path
+        credentials = await client.get(path, headers=cookie)
+        assert credentials.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert ("X-CORS-Error" in credentials.headers) is said, path
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
