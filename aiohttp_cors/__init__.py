@@ -22,7 +22,7 @@ from .mixin import CorsViewMixin, custom_cors
 from .resource_options import Config, ResourceOptions
 
 __title__ = "aiohttp-cors"
-__version__ = "1.0.0.dev0"
+__version__ = "1.0.0"
 __author__ = "The aiohttp_cors developers"
 __email__ = ""
 __summary__ = "CORS support for aiohttp"

@@ -38,7 +38,18 @@ def test_names_and_metadata():
         "__copyright__",
     ):
         assert hasattr(aiohttp_cors, name), name
-    assert Version(aiohttp_cors.__version__) == Version("1.0.0.dev0")
+    assert Version(aiohttp_cors.__version__) == Version("1.0.0")
+
+
+def test_the_version_is_written_in_one_place():
+    """The distribution's version is read from ``aiohttp_cors.__version__`` (the wheel
+    and the sdist are named after it; ``./run dist`` checks that)."""
+    from importlib import metadata
+
+    assert metadata.version("aiohttp-cors") == aiohttp_cors.__version__
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'path = "aiohttp_cors/__init__.py"' in pyproject
     assert set(aiohttp_cors.__all__) >= {"setup", "CorsConfig", "ResourceOptions", "custom_cors"}
 
 
