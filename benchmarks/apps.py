@@ -359,6 +359,9 @@ def app_wide_app(csrf: bool = False, cached: bool = False) -> web.Application:
 
 
 GUARDED_WRITE = "allowed PUT, cross-site"
+#: The kinds of the report's main table, in its column order (``v081``: aiohttp-cors
+#: 0.8.1, in a venv of its own).
+KINDS = ["bare", "floor", "floor-hook", "route", "floor-app", "floor-app-hook", "app", "v081"]
 #: name, method, path, request headers. Preflights are compared with bare aiohttp's
 #: plain GET (bare aiohttp has no preflight answer).
 SCENARIOS: list[tuple[str, str, str, dict[str, str]]] = [

@@ -47,10 +47,10 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import GUARDED_WRITE, SCENARIOS, Request, bare_equivalent  # noqa: E402
+import chart  # noqa: E402
+from apps import GUARDED_WRITE, KINDS, SCENARIOS, Request, bare_equivalent  # noqa: E402
 from inprocess import MARKED  # noqa: E402
 
-KINDS = ["bare", "floor", "floor-hook", "route", "floor-app", "floor-app-hook", "app", "v081"]
 LABELS = {
     "bare": "bare aiohttp",
     "floor": "floor (in the handlers)",
@@ -750,7 +750,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s: a smoke run")
     parser.add_argument("--output", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--chart", action="store_true", help="only redraw docs/performance.svg from results.json"
+    )
     args = parser.parse_args()
+    if args.chart:
+        chart.main_from(chart.RESULTS, chart.CHART)
+        return
     if args.quick:
         args.rounds, args.duration = 1, 1
     wrk = ensure_debian("wrk")
@@ -773,6 +779,12 @@ def main() -> None:
     text += origins_report(origins) + churn_report(churned)
     args.output.write_text(text)
     print(text)
+    results = {
+        "title": f"Instructions per request, aiohttp {aiohttp.__version__}",
+        "instructions": counts,
+    }
+    chart.RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    chart.main_from(chart.RESULTS, chart.CHART)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ test keeps it true as the library changes.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,3 +65,24 @@ async def test_floor_sends_what_the_library_sends(aiohttp_client: Any, library: 
     assert by_name["GET, 10k origins + 1k patterns"][1]["access-control-allow-origin"] == (
         apps.TENANT
     )
+
+
+def test_the_chart_draws_the_last_results():
+    """docs/performance.svg shows benchmarks/results.json, whose counts are the report's
+    (benchmarks/results.md); ``./run bench`` writes all three."""
+    root = Path(__file__).resolve().parent.parent
+    results = json.loads((root / "benchmarks" / "results.json").read_text())
+    counts = results["instructions"]
+    report = (root / "benchmarks" / "results.md").read_text()
+    for scenario, kinds in counts.items():
+        row = next(line for line in report.splitlines() if line.startswith(f"| {scenario} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1:9] == [f"{kinds[kind] / 1000:,.1f}" for kind in apps.KINDS], scenario
+    svg = (root / "docs" / "performance.svg").read_text()
+    texts = [html.unescape(text) for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    for scenario, kinds in counts.items():
+        assert scenario in texts, scenario
+        for mode, floor in (("route", "floor-hook"), ("app", "floor-app-hook")):
+            assert f"{kinds[floor] / kinds[mode]:.2f}" in texts, (scenario, mode)
+    assert results["title"] in texts
+    assert "](performance.svg)" in (root / "docs" / "performance.md").read_text()
