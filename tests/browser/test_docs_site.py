@@ -36,23 +36,25 @@ MKDOCS_YML = (ROOT / "mkdocs.yml").read_text()
 NAV = re.findall(r"^\s*- ([^:\n]+): (\S+\.md)$", MKDOCS_YML, re.MULTILINE)
 
 
-def find_mkdocs() -> Path | None:
-    """The mkdocs executable to build with, if there is one."""
+def find_mkdocs() -> tuple[Path | None, str]:
+    """The mkdocs executable to build with, or why there is none."""
     named = os.environ.get("AIOHTTP_CORS_MKDOCS")
     if named:
-        return Path(named)
+        found = Path(named)
+        return (
+            (found, "") if found.is_file() else (None, f"AIOHTTP_CORS_MKDOCS={named}: no such file")
+        )
     for candidate in (Path(sys.executable).parent / "mkdocs", ROOT / ".venv-docs/bin/mkdocs"):
         if candidate.is_file():
-            return candidate
-    return None
+            return candidate, ""
+    return None, 'mkdocs not found (pip install -e ".[docs]", or AIOHTTP_CORS_MKDOCS=path)'
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built strictly: any warning fails the build."""
-    mkdocs = find_mkdocs()
+    mkdocs, reason = find_mkdocs()
     if mkdocs is None:
-        reason = 'mkdocs not found (pip install -e ".[docs]", or AIOHTTP_CORS_MKDOCS=path)'
         if os.environ.get("CI") == "true":
             pytest.fail(f"the docs site must be built in CI: {reason}")
         pytest.skip(reason)
