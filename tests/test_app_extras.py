@@ -281,3 +281,32 @@ async def test_a_views_configuration_goes_over_add_and_under_exclude(aiohttp_cli
     assert response.headers["Access-Control-Expose-Headers"] == "X-View"  # the view's wins
     response = await client.get("/excluded", headers={"Origin": "https://view.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "same"),
+    [
+        ("chat.test:80", "http://chat.test", True),  # the default port, written out
+        ("chat.test", "http://chat.test", True),
+        ("Chat.Test:80", "http://chat.test", True),
+        ("chat.test:8080", "http://chat.test:8080", True),
+        ("chat.test:8080", "http://chat.test", False),
+        ("chat.test:80", "http://chat.test:8080", False),
+        ("chat.test:443", "https://chat.test", False),  # the request's scheme is http
+        ("chat.test:80", "http://other.test", False),
+    ],
+)
+async def test_websocket_guard_reads_a_default_port_in_host(aiohttp_client, host, origin, same):
+    """The server's own origin is the request's scheme and ``Host``, the scheme's default
+    port left out as an ``Origin`` leaves it out."""
+    app, _ = socket_app()
+    client = await aiohttp_client(app)
+    headers = {"Host": host, "Origin": origin}
+    if same:
+        async with client.ws_connect("/ws", headers=headers) as socket:
+            await socket.send_str("hi")
+            assert await socket.receive_str() == "echo hi"
+    else:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await client.ws_connect("/ws", headers=headers)
+        assert info.value.status == 403

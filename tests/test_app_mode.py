@@ -395,3 +395,40 @@ async def test_preflight_answers_kept_within_bounds(aiohttp_client, mode):
         cors.reconfigure({OTHER: ResourceOptions(allow_headers="*")})
         assert await preflight_status(client, "/x", ORIGIN) == 403
         assert await preflight_status(client, "/x", OTHER) == 200
+
+
+async def test_a_preflight_to_a_route_with_its_own_options_handler(aiohttp_client):
+    """The application's own OPTIONS handler gets plain OPTIONS requests; preflights are
+    answered before it, for the method they ask about."""
+    seen: list[str | None] = []
+
+    async def own_options(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Access-Control-Request-Method"))
+        return web.Response(text="own options", headers={"Allow": "PUT, OPTIONS"})
+
+    app = web.Application()
+    aiohttp_cors.enable(app, ALLOWED)
+    app.router.add_route("OPTIONS", "/x", own_options)
+    app.router.add_put("/x", ok)
+    client = await aiohttp_client(app)
+    for _ in range(2):  # the second time, from what was found the first time
+        headers = preflight_headers(method="PUT", headers="content-type")
+        async with client.options("/x", headers=headers) as resp:
+            assert resp.status == 200
+            assert await resp.text() == ""
+            assert cors_of(resp) == ORIGIN
+            assert resp.headers["Access-Control-Allow-Methods"] == "PUT"
+            assert resp.headers["Access-Control-Allow-Headers"] == "CONTENT-TYPE"
+        async with client.options("/x", headers=preflight_headers(origin=OTHER)) as resp:
+            assert resp.status == 403
+            assert cors_of(resp) is None
+        async with client.options("/x", headers=preflight_headers(method="DELETE")) as resp:
+            assert resp.status == 403  # no route serves DELETE at /x
+        async with client.options("/x", headers={"Origin": ORIGIN}) as resp:
+            assert await resp.text() == "own options"
+            assert cors_of(resp) == ORIGIN
+            assert resp.headers["Vary"] == "Origin"
+    async with client.options("/x") as resp:
+        assert await resp.text() == "own options"
+        assert cors_of(resp) is None
+    assert seen == [None, None, None]

@@ -6,6 +6,8 @@ import pytest
 
 from aiohttp_cors.model import Answer, PageRequest, decide
 
+from . import fetch_standard as fetch
+
 PAGE = "https://app.example"
 
 
@@ -165,3 +167,113 @@ def test_exposed_headers(expose, credentials, readable):
     if expose == "*" and not credentials:
         expected |= {"access-control-allow-credentials", "access-control-expose-headers"}
     assert verdict.exposed == expected
+
+
+# --- the model against the standard's tables (tests/fetch_standard.py) -----------------
+
+
+FORBIDDEN_NAMES = [
+    *sorted(fetch.FORBIDDEN_REQUEST_HEADERS),
+    *(prefix + "anything" for prefix in fetch.FORBIDDEN_REQUEST_HEADER_PREFIXES),
+]
+
+
+@pytest.mark.parametrize("name", FORBIDDEN_NAMES)
+def test_forbidden_request_headers_are_dropped(name):
+    for spelt in (name, name.title(), name.upper()):
+        request = PageRequest(PAGE, "GET", ((spelt, "x"),))
+        assert not request.needs_preflight(), spelt
+        assert request.actual_headers() == [("Origin", PAGE)]
+
+
+@pytest.mark.parametrize("name", ["x-" + name for name in FORBIDDEN_NAMES] + ["proxy", "sec"])
+def test_names_near_forbidden_ones_are_sent(name):
+    request = PageRequest(PAGE, "GET", ((name, "x"),))
+    assert request.unsafe_header_names() == [name]
+    assert request.preflight_headers()[2] == ("Access-Control-Request-Headers", name)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "safelisted"),
+    [
+        (name, value, safelisted)
+        for name, cases in fetch.SAFELISTED_VALUES.items()
+        for value, safelisted in cases
+    ],
+)
+def test_safelisted_request_header_values(name, value, safelisted):
+    assert name in fetch.SAFELISTED_REQUEST_HEADERS
+    for spelt in (name, name.title()):
+        request = PageRequest(PAGE, "GET", ((spelt, value),))
+        assert request.needs_preflight() is not safelisted, (spelt, value)
+
+
+@pytest.mark.parametrize("name", ["x-accept", "accept-charset-x", "content-types", "ranges"])
+def test_other_request_headers_are_never_safelisted(name):
+    assert name not in fetch.SAFELISTED_REQUEST_HEADERS
+    assert PageRequest(PAGE, "GET", ((name, "text/plain"),)).needs_preflight()
+
+
+@pytest.mark.parametrize("byte", range(0x80))
+def test_unsafe_bytes_of_accept_and_content_type(byte):
+    safe = byte not in fetch.UNSAFE_BYTES
+    accept = PageRequest(PAGE, "GET", (("Accept", f"text/html;x=a{chr(byte)}"),))
+    assert accept.needs_preflight() is not safe
+    content_type = PageRequest(PAGE, "POST", (("Content-Type", f"text/plain;x=a{chr(byte)}"),))
+    assert content_type.needs_preflight() is not safe
+
+
+@pytest.mark.parametrize("byte", range(0x80))
+def test_the_bytes_of_a_safelisted_language(byte):
+    safe = byte in fetch.LANGUAGE_BYTES
+    for name in ("Accept-Language", "Content-Language"):
+        request = PageRequest(PAGE, "GET", ((name, f"en{chr(byte)}"),))
+        assert request.needs_preflight() is not safe, name
+
+
+@pytest.mark.parametrize("name", sorted(fetch.SAFELISTED_REQUEST_HEADERS - {"range"}))
+def test_a_safelisted_value_is_at_most_128_bytes(name):
+    fitting = {"accept": "a", "accept-language": "a", "content-language": "a"}
+    start = "text/plain;x=" if name == "content-type" else ""
+    longest = start + fitting.get(name, "a") * (fetch.MAX_SAFELISTED_VALUE - len(start))
+    assert not PageRequest(PAGE, "POST", ((name, longest),)).needs_preflight()
+    assert PageRequest(PAGE, "POST", ((name, longest + "a"),)).needs_preflight()
+    # in bytes, not characters
+    assert PageRequest(PAGE, "POST", (("accept", "é" * 64),)).needs_preflight() is False
+    assert PageRequest(PAGE, "POST", (("accept", "é" * 65),)).needs_preflight()
+
+
+def test_safelisted_values_count_together_up_to_1024_bytes():
+    value = "a" * fetch.MAX_SAFELISTED_VALUE
+    count = fetch.MAX_SAFELISTED_TOTAL // fetch.MAX_SAFELISTED_VALUE
+    at_most = (("Accept-Language", value),) * count
+    assert not PageRequest(PAGE, "GET", at_most).needs_preflight()
+    beyond = (*at_most, ("Accept", "a"))
+    request = PageRequest(PAGE, "GET", beyond)
+    assert request.unsafe_header_names() == ["accept", "accept-language"]
+
+
+@pytest.mark.parametrize("method", sorted(fetch.NORMALIZED_METHODS | {"PATCH", "Foo", "TRACK"}))
+def test_which_methods_a_browser_upper_cases(method):
+    for written in (method, method.lower(), method.title()):
+        request = PageRequest(PAGE, written)
+        normalized = method in fetch.NORMALIZED_METHODS
+        sent = written.upper() if normalized else written
+        assert request.sent_method == sent
+        assert request.needs_preflight() is (sent not in fetch.SAFELISTED_METHODS)
+
+
+@pytest.mark.parametrize("name", sorted(fetch.SAFELISTED_RESPONSE_HEADERS))
+def test_safelisted_response_headers_are_readable_without_exposing(name):
+    headers = [*allow(), (name, "1"), ("X-Other", "1")]
+    verdict = decide(PageRequest(PAGE), None, Answer(200, headers))
+    assert verdict.exposed == {name}
+
+
+@pytest.mark.parametrize("name", sorted(fetch.FORBIDDEN_RESPONSE_HEADERS))
+@pytest.mark.parametrize("expose", ["*", "set-cookie, set-cookie2"])
+def test_forbidden_response_headers_are_never_readable(name, expose):
+    headers = [*allow(), (name, "1"), ("Access-Control-Expose-Headers", expose)]
+    verdict = decide(PageRequest(PAGE), None, Answer(200, headers))
+    assert name not in verdict.exposed
+    assert verdict.readable

@@ -136,6 +136,8 @@ async def test_addresses_are_kept_as_browsers_send_them(aiohttp_client, mode):
     [
         "http://256.0.0.1",
         "http://1.2.3.4.5",
+        "http://1.2.3.4.0",  # five parts, whatever the last one
+        "http://0.0.0.0.0",
         "http://09.1",
         "http://[::1%25eth0]",
         "http://[1::2::3]",

@@ -43,6 +43,7 @@ def problems_of(config, **kwargs) -> list[str]:
         ("https://app..example", "has an empty label"),
         ("https://app.example.", "has an empty label"),
         ("https://.example.com", "has an empty label"),
+        ("https://app.example\u3002", "has an empty label"),  # a dot once mapped (UTS #46)
         ("https://*.*.example.com", "a wildcard may only stand as the first label"),
         ("https://app*.example.com", "a wildcard may only stand as the first label"),
         ("https://", "the host is missing"),
@@ -129,6 +130,8 @@ def test_a_regex_that_matches_null_with_credentials():
         r"https://(?:\w+\.?)*example\.com",
         r"https://(?:x|[a-z]+)*\.example\.com",
         r"https://((?:[a-z])+)+\.example\.com",
+        r"https://(?:x|(?:[a-z]+)+)\.example\.com",  # in one of the alternatives
+        r"https://(x|(?:[a-z]+)+)\.example\.com",
     ],
 )
 def test_regexes_that_repeat_a_repeat(pattern):

@@ -830,3 +830,136 @@ async def test_head_beside_a_cors_get_route_passes_its_preflight(aiohttp_client)
     assert resp.headers["Access-Control-Allow-Methods"] == "HEAD"
     resp = await client.options("/", headers=preflight_headers(method="PUT"))
     assert resp.status == 403
+
+
+# --- origins a predicate allows, views that decide per request, shared paths ------------
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_route_mode_actual_requests_from_an_origin_a_predicate_allows(
+    aiohttp_client, asynchronous
+):
+    asked: list[str] = []
+
+    def tenant(origin: str, request: web.Request) -> bool:
+        asked.append(origin)
+        return origin == OTHER
+
+    async def tenant_async(origin: str, request: web.Request) -> bool:
+        return tenant(origin, request)
+
+    options = ResourceOptions(allow_credentials=True, expose_headers=("X-Server-Custom-Header",))
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(
+        app.router.add_get("/x", custom_headers),
+        {tenant_async if asynchronous else tenant: options},
+    )
+    client = await aiohttp_client(app)
+    for _ in range(2):
+        async with client.get("/x", headers={"Origin": OTHER}) as resp:
+            assert resp.status == 200
+            assert await resp.text() == "body"
+            assert resp.headers["Access-Control-Allow-Origin"] == OTHER
+            assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+            assert resp.headers["Access-Control-Expose-Headers"] == "X-Server-Custom-Header"
+            assert resp.headers["Vary"] == "Origin"
+    async with client.get("/x", headers={"Origin": "http://third.example"}) as resp:
+        assert resp.status == 200
+        assert no_cors(resp)
+        assert resp.headers["Vary"] == "Origin"
+    async with client.get("/x", headers={"Origin": ORIGIN}) as resp:  # an exact origin first
+        assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+        assert "Access-Control-Allow-Credentials" not in resp.headers
+    assert asked == [OTHER, OTHER, "http://third.example"]
+
+
+class PerRequestView(web.View, CorsViewMixin):
+    """Allows the origin the request names in ``X-Tenant`` (a tenant's own origin)."""
+
+    @classmethod
+    def get_request_config(cls, request, request_method):
+        tenant = request.headers.get("X-Tenant")
+        if tenant is None:
+            return {}
+        options = ResourceOptions(allow_headers=("X-Token",), max_age=30, allow_methods=["PUT"])
+        return {tenant: options}
+
+    async def get(self) -> web.Response:
+        return web.Response(text="get")
+
+    async def put(self) -> web.Response:
+        return web.Response(text="put")
+
+
+async def test_a_view_deciding_per_request_allows_its_preflights(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_view("/view", PerRequestView))
+    client = await aiohttp_client(app)
+    for _ in range(2):  # nothing of one request's answer is kept for the next
+        headers = {**preflight_headers(OTHER, "PUT", "x-token"), "X-Tenant": OTHER}
+        async with client.options("/view", headers=headers) as resp:
+            assert resp.status == 200, await resp.text()
+            assert resp.headers["Access-Control-Allow-Origin"] == OTHER
+            assert resp.headers["Access-Control-Allow-Methods"] == "PUT"
+            assert resp.headers["Access-Control-Allow-Headers"] == "X-TOKEN"
+            assert resp.headers["Access-Control-Max-Age"] == "30"
+        async with client.options("/view", headers=preflight_headers(OTHER, "PUT")) as resp:
+            assert resp.status == 403
+            assert no_cors(resp)
+    refused = [
+        ({**preflight_headers(ORIGIN, "PUT"), "X-Tenant": OTHER}, "origin"),
+        ({**preflight_headers(OTHER, "DELETE"), "X-Tenant": OTHER}, "method"),
+        ({**preflight_headers(OTHER, "PUT", "x-other"), "X-Tenant": OTHER}, "headers"),
+    ]
+    for headers, why in refused:
+        async with client.options("/view", headers=headers) as resp:
+            assert resp.status == 403, why
+            assert no_cors(resp), why
+    async with client.put("/view", headers={"Origin": OTHER, "X-Tenant": OTHER}) as resp:
+        assert resp.headers["Access-Control-Allow-Origin"] == OTHER
+
+
+async def test_a_preflight_for_a_method_another_resource_serves_at_the_path(aiohttp_client):
+    """``/items`` serves GET; the PUT at ``/items`` is ``/{name}``'s: its configuration
+    decides a preflight for PUT that reaches ``/items``, every time."""
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_get("/items", ok), {ORIGIN: ResourceOptions()})
+    cors.add(
+        app.router.add_put("/{name}", ok),
+        {OTHER: ResourceOptions(allow_headers=("X-Token",), max_age=60)},
+    )
+    client = await aiohttp_client(app)
+    for _ in range(2):  # the second time, from what was found the first time
+        async with client.options(
+            "/items", headers=preflight_headers(OTHER, "PUT", "x-token")
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            assert resp.headers["Access-Control-Allow-Origin"] == OTHER
+            assert resp.headers["Access-Control-Allow-Methods"] == "PUT"
+            assert resp.headers["Access-Control-Max-Age"] == "60"
+        async with client.options("/items", headers=preflight_headers(ORIGIN, "PUT")) as resp:
+            assert resp.status == 403
+            text = await resp.text()
+            assert text == f"CORS preflight request failed: origin '{ORIGIN}' is not allowed"
+        async with client.options("/items", headers=preflight_headers(ORIGIN, "GET")) as resp:
+            assert resp.status == 200
+        async with client.options("/items", headers=preflight_headers(OTHER, "GET")) as resp:
+            assert resp.status == 403
+    async with client.put("/items", headers={"Origin": OTHER}) as resp:
+        assert resp.headers["Access-Control-Allow-Origin"] == OTHER
+
+
+async def test_a_preflight_reaching_a_dynamic_resource_is_decided_path_by_path(aiohttp_client):
+    """``/{name}`` takes the preflights of ``/items`` too, but PUT at ``/items`` is the
+    plain resource's (without CORS): what serves the method is found for each path."""
+    app = web.Application()
+    app.router.add_put("/items", ok)  # first: the router tries it first
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_put("/{name}", ok))
+    client = await aiohttp_client(app)
+    for path in ("/other", "/items", "/other", "/items"):
+        async with client.options(path, headers=preflight_headers(ORIGIN, "PUT")) as resp:
+            assert resp.status == (200 if path == "/other" else 403), path
