@@ -272,8 +272,9 @@ def test_add_returns_its_argument_and_creates_no_named_routes(tmp_path):
 def test_webview_argument_is_deprecated():
     app = web.Application()
     cors = aiohttp_cors.setup(app)
-    with pytest.warns(DeprecationWarning, match="webview"):
+    with pytest.warns(DeprecationWarning, match="webview") as warned:
         cors.add(app.router.add_get("/x", ok), webview=True)
+    assert warned[0].filename == __file__  # the warning names the caller's line
 
 
 async def test_no_warning_in_normal_use(aiohttp_client):
@@ -361,6 +362,7 @@ async def test_custom_router_adapter_in_debug_mode(aiohttp_client):
     cors = CorsConfig(app, router_adapter=RecordingAdapter(), debug=True)
     options = ResourceOptions(allow_headers=("X-A",), allow_methods=("PUT",))
     cors.add(app.router.add_put("/x", ok), {ORIGIN: options})
+    cors.add(app.router.add_put("/y", ok), {ORIGIN: ResourceOptions(allow_headers=("X-A",))})
     client = await aiohttp_client(app)
     assert cors.debug is True
     resp = await client.options("/x", headers=preflight_headers(method="PUT", headers="x-b"))
@@ -372,6 +374,13 @@ async def test_custom_router_adapter_in_debug_mode(aiohttp_client):
     resp = await client.options("/x", headers=preflight_headers(origin=OTHER))
     assert resp.status == 403
     assert resp.headers["X-CORS-Error"] == f"origin '{OTHER}' is not allowed"
+    # allow_methods=None: the method the adapter answered for is allowed, and shown
+    headers = preflight_headers(method="PUT", headers="x-a, x-b")
+    async with client.options("/y", headers=headers) as resp:
+        assert resp.status == 200
+        assert resp.headers["Access-Control-Allow-Methods"] == "PUT"
+        assert resp.headers["Access-Control-Allow-Headers"] == "x-a"
+        assert resp.headers["X-CORS-Error"] == "headers are not allowed: X-B"
     cors.debug = False
     resp = await client.options("/x", headers=preflight_headers(method="PUT", headers="x-b"))
     assert resp.status == 403

@@ -925,6 +925,29 @@ async def test_what_a_predicate_asked_by_route_mode_sees_of_the_request(aiohttp_
     assert all(entry[1:] == (True, chain, "POST") for entry in seen)
 
 
+async def test_a_predicate_asked_by_app_wide_mode_gets_the_request_itself(aiohttp_client):
+    """App-wide mode's guard runs once the request is routed: a predicate gets the
+    request as a handler would, not the stand-in route mode's guard gives it."""
+    seen: list[object] = []
+
+    def partner(origin: str, request: web.Request) -> bool:
+        seen.append(request)
+        return origin == PARTNER
+
+    app = web.Application()
+    app[RAN] = []
+    app.router.add_post("/t", handler)
+    guarded(app, "app", {partner: ResourceOptions()})
+    client = await aiohttp_client(app)
+    for origin, status in [(PARTNER, 200), (EVIL, 403)]:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": origin}
+        async with client.post("/t", headers=headers) as resp:
+            assert resp.status == status
+    # asked by the guard, and for the CORS headers of each answer
+    assert len(seen) == 4
+    assert all(type(request) is web.Request for request in seen)
+
+
 class TenantView(web.View, aiohttp_cors.CorsViewMixin):
     """Trusts the origin the URL names, asked on every request."""
 
