@@ -366,7 +366,7 @@ class Worker:
         if process.returncode == 0:
             return "passed", seconds, ""
         failed = [line for line in out.splitlines() if line.startswith(("FAILED ", "ERROR tests"))]
-        return "failed", seconds, failed[0] if failed else out.strip().splitlines()[-1:][0]
+        return "failed", seconds, failed[0] if failed else "".join(out.strip().splitlines()[-1:])
 
     def try_mutant(self, mutant: Mutant, extra: Sequence[str]) -> Result:
         started = time.monotonic()
