@@ -193,6 +193,7 @@ async def test_override_and_exclude(aiohttp_client):
     resp = await client.post("/internal", headers={"Origin": ORIGIN})  # aiohttp's 405
     assert resp.status == 405
     assert cors_of(resp) is None
+    assert "Vary" not in resp.headers  # nothing of CORS where it is excluded
     with pytest.raises(ValueError, match="Resource or route expected"):
         cors.add("nope", {})
 
